@@ -1,0 +1,27 @@
+"""Session-wide embedded server for the notebooks run by nbval.
+
+nbval starts each notebook's kernel before any fixture runs, so the server is
+started here, at session start, and handed to kernels through ``KFP_HOST``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_server = None
+
+
+def pytest_sessionstart(session):  # noqa: ARG001 - pytest hook signature
+    global _server
+    from kfp_nb.server import launch
+
+    folder = tempfile.mkdtemp(prefix="kfp-nb-nbval-")
+    _server = launch(db=os.path.join(folder, "demo.db"), demo=True, speed=20.0)
+    os.environ["KFP_HOST"] = _server.url
+    os.environ.pop("KF_PIPELINES_SA_TOKEN_PATH", None)
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook
+    if _server is not None:
+        _server.stop()

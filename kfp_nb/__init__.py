@@ -1,0 +1,1 @@
+"""kfp_nb: Kubeflow Pipelines runs as first-class citizens of Jupyter notebooks."""
