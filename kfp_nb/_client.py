@@ -1,0 +1,1375 @@
+"""``Client`` and ``AsyncClient``: one method per RunService endpoint, pages, wait.
+
+Request building and response parsing live in :class:`_BaseClient` as pure
+functions returning a :class:`_Call`; the sync and async shells only send, sleep
+and loop. Bulk listings (``runs()``, ``tasks()``) stay on raw JSON dicts all the
+way to the DataFrame and never build a pydantic object per row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from . import _artifacts, _errors, _states, _transport
+from ._models import (
+    Experiment,
+    ExperimentPage,
+    PipelineVersionReference,
+    Run,
+    RunPage,
+    Task,
+    TaskPage,
+    to_wire,
+)
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["AsyncClient", "Client"]
+
+logger = logging.getLogger("kfp_nb")
+
+API = "/apis/v2beta1"
+M = TypeVar("M", bound=BaseModel)
+#: ``httpx`` failures after which a POST/DELETE may or may not have been applied.
+_AMBIGUOUS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError,
+              httpx.ReadError, httpx.WriteError)
+_NAMES_TTL = 30.0
+_MAX_PAGES = 100_000
+
+
+def _q(segment: str) -> str:
+    """A percent-quoted path segment; an empty id is a caller error."""
+    if not isinstance(segment, str) or not segment:
+        raise ValueError(f"an id must be a non-empty string, got {segment!r}")
+    return quote(segment, safe="")
+
+
+def _filter_text(value: Any) -> str | None:
+    """A filter dict → its JSON text, once; a string is sent as it is."""
+    if value is None or value == {}:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request: what to send, and what to say about it when it fails."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    run_id: str | None = None
+    what: str = "run"
+    action: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method == "GET"
+
+
+def _action_observed(action: str, run: dict[str, Any] | None) -> bool:
+    """Whether a GET of the run (None: 404) shows that ``action`` took effect."""
+    if action == "delete":
+        return run is None
+    if run is None:
+        return False
+    state, storage = run.get("state"), run.get("storage_state")
+    if action == "archive":
+        return storage == "ARCHIVED"
+    if action == "unarchive":
+        return storage != "ARCHIVED"
+    if action == "terminate":
+        return state == "CANCELING" or _states.is_final(state)
+    if action == "retry":
+        return state in ("PENDING", "RUNNING")
+    return False
+
+
+@dataclass
+class _Pager:
+    """Page-following state shared by the sync and async iterators."""
+
+    endpoint: str
+    key: str
+    max_pages: int
+    pages: int = 0
+    rows: list[Any] = field(default_factory=list)
+    token: str | None = None
+    seen: set[str] = field(default_factory=set)
+    total: int = 0
+
+    bare: bool = False
+
+    def retry_bare(self, exc: Exception) -> bool:
+        """Whether to re-ask this page with the token alone (once per listing).
+
+        The real server compares the filter inside the token with the one sent
+        after a JSON round trip, so a filter with numbers can be called different
+        from itself (SEMANTICS.md §5); the token alone carries it anyway.
+        """
+        if self.pages and not self.bare and _token_mismatch(exc):
+            self.bare = True
+            return True
+        return False
+
+    def failed(self, exc: _errors.KFPError) -> _errors.PaginationError:
+        return _errors.PaginationError(
+            f"{self.endpoint}: page {self.pages + 1} failed after {self.pages} "
+            f"page(s) and {len(self.rows)} row(s) were read ({exc}); the rows "
+            "read so far are in .rows",
+            pages=self.pages,
+            rows=self.rows,
+        )
+
+    def take(self, body: dict[str, Any]) -> list[Any]:
+        """Record a page; set ``token`` to the next one (None at the end)."""
+        items = body.get(self.key) or []
+        if not isinstance(items, list):
+            raise _errors.ResponseFormatError(
+                f"{self.endpoint}: {self.key!r} is not a list in the response"
+            )
+        self.pages += 1
+        self.rows.extend(items)
+        self.total = int(body.get("total_size") or 0)
+        token = body.get("next_page_token") or None
+        if token is not None and (token in self.seen or token == self.token):
+            raise _errors.PaginationError(
+                f"{self.endpoint}: the server returned page token {token!r} "
+                f"again after {self.pages} page(s) and {len(self.rows)} row(s); "
+                "stopping instead of looping. The rows read are in .rows",
+                pages=self.pages,
+                rows=self.rows,
+            )
+        if token is not None and self.pages >= self.max_pages:
+            raise _errors.PaginationError(
+                f"{self.endpoint}: stopped after max_pages={self.max_pages} pages "
+                f"({len(self.rows)} rows); narrow the listing or raise max_pages",
+                pages=self.pages,
+                rows=self.rows,
+            )
+        if token is not None:
+            self.seen.add(token)
+        self.token = token
+        return items
+
+
+def _token_mismatch(exc: Exception) -> bool:
+    return isinstance(exc, _errors.InvalidArgument) and "page token does not match" in (
+        exc.message or ""
+    )
+
+
+class _Progress:
+    """A tqdm.auto bar over a listing, shown once it spans more than one page."""
+
+    def __init__(self, choice: bool | None, *, limit: int | None, desc: str):
+        self.choice, self.limit, self.desc = choice, limit, desc
+        self.bar: Any = None
+
+    def update(self, count: int, *, total: int, more: bool) -> None:
+        if self.bar is None:
+            wanted = self.choice if self.choice is not None else more
+            if not wanted:
+                return
+            from tqdm.auto import tqdm
+
+            goal = min(total, self.limit) if self.limit else total
+            self.bar = tqdm(total=goal or None, desc=self.desc, unit="row")
+        self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _BaseClient:
+    """Configuration, request building and response parsing (no I/O)."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        token: str | None = None,
+        namespace: str | None = None,
+        cookies: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Any = True,
+        timeout: Any = _transport.DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.host = _transport.normalize_host(host)
+        self.namespace = namespace
+        self._credentials = _transport.Credentials(token=token, cookies=cookies)
+        self._retry = _transport.RetryPolicy(retries=retries, backoff=backoff)
+        self._http_options = {
+            "credentials": self._credentials,
+            "headers": headers,
+            "verify": verify,
+            "timeout": timeout,
+        }
+        self._names: dict[str | None, tuple[float, dict[str, str]]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<kfp_nb.{type(self).__name__} host={self.host!r} "
+            f"namespace={self.namespace!r} {self._credentials.describe()}>"
+        )
+
+    # Request builders -----------------------------------------------------
+
+    def _run_path(self, run_id: str, suffix: str = "") -> str:
+        return f"{API}/runs/{_q(run_id)}{suffix}"
+
+    def _create_run_call(self, run: Any, fields: dict[str, Any]) -> _Call:
+        given = {k: v for k, v in fields.items() if v is not None}
+        if run is not None and given:
+            raise TypeError("create_run takes a Run/dict or keywords, not both")
+        if run is None:
+            if not given.get("display_name"):
+                raise ValueError("create_run needs display_name=")
+            run = _run_body(**given)
+        body = to_wire(run) if isinstance(run, BaseModel) else dict(run)
+        return _Call("POST", f"{API}/runs", json=body)
+
+    def _get_run_call(self, run_id: str, *, view: str | None, experiment_id: str | None):
+        params = _params(view=view, experiment_id=experiment_id)
+        return _Call("GET", self._run_path(run_id), params, run_id=run_id)
+
+    def _action_call(self, action: str, run_id: str, experiment_id: str | None):
+        params = _params(experiment_id=experiment_id)
+        if action == "delete":
+            path, method = self._run_path(run_id), "DELETE"
+        else:
+            path, method = self._run_path(run_id, f":{action}"), "POST"
+        return _Call(method, path, params, run_id=run_id, action=action)
+
+    def _list_runs_call(
+        self,
+        *,
+        namespace: str | None,
+        experiment_id: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        sort_by: str | None,
+        filter: str | None,
+        view: str | None,
+    ) -> _Call:
+        params = _params(
+            namespace=namespace or self.namespace,
+            experiment_id=experiment_id,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=filter,
+            view=view,
+        )
+        return _Call("GET", f"{API}/runs", params)
+
+    def _read_artifact_call(self, run_id: str, node_id: str, name: str) -> _Call:
+        path = self._run_path(run_id, f"/nodes/{_q(node_id)}/artifacts/{_q(name)}:read")
+        return _Call("GET", path, run_id=run_id, what="run or artifact")
+
+    def _list_tasks_call(
+        self,
+        *,
+        run_id: str | None,
+        parent_id: str | None,
+        namespace: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        filter: str | None,
+        order_by: str | None,
+    ) -> _Call:
+        if run_id and parent_id:
+            raise ValueError("list_tasks takes run_id= or parent_id=, not both")
+        if not (run_id or parent_id):
+            namespace = namespace or self.namespace
+        params = _params(
+            run_id=run_id,
+            parent_id=parent_id,
+            namespace=None if run_id or parent_id else namespace,
+            page_token=page_token,
+            page_size=page_size,
+            filter=filter,
+            order_by=order_by,
+        )
+        return _Call("GET", f"{API}/tasks", params, run_id=run_id)
+
+    def _task_call(self, method: str, task_id: str | None, body: Any = None) -> _Call:
+        path = f"{API}/tasks" if task_id is None else f"{API}/tasks/{_q(task_id)}"
+        if isinstance(body, BaseModel):
+            body = to_wire(body)
+        return _Call(method, path, json=body, run_id=task_id, what="task")
+
+    def _list_experiments_call(
+        self,
+        *,
+        namespace: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        sort_by: str | None,
+        filter: str | None,
+    ) -> _Call:
+        params = _params(
+            namespace=namespace or self.namespace,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=filter,
+        )
+        return _Call("GET", f"{API}/experiments", params)
+
+    # Response handling ----------------------------------------------------
+
+    def _body(self, call: _Call, response: httpx.Response) -> Any:
+        return _transport.read_json(
+            response,
+            host=self.host,
+            endpoint=call.endpoint,
+            credentials=self._credentials,
+            run_id=call.run_id,
+            what=call.what,
+        )
+
+    def _object(self, call: _Call, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: expected a JSON object from {self.host}, got "
+                f"{type(body).__name__}; check the host"
+            )
+        return body
+
+    def _model(
+        self, cls: type[M], call: _Call, body: Any, *, require: str | None = None
+    ) -> M:
+        body = self._object(call, body)
+        if require and not body.get(require):
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: the response has no {require!r}, so it is not "
+                f"a {cls.__name__} (keys: {sorted(body)[:8]}); check the host"
+            )
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: the response does not match {cls.__name__}: "
+                f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+            ) from None
+
+    def _unconfirmed(self, call: _Call, seen: Any) -> _errors.ActionUnconfirmed:
+        if isinstance(seen, Exception):
+            state = f"reading the run back failed too ({seen})"
+        elif seen is None:
+            state = "the run still exists" if call.action != "delete" else ""
+        else:
+            state = (
+                f"the run is {seen.get('state')}/{seen.get('storage_state')}, "
+                "so it did not take effect"
+            )
+        return _errors.ActionUnconfirmed(
+            f"{call.endpoint}: {call.action} of run {call.run_id!r} timed out and "
+            f"{state}. It was not re-sent; check get_run({call.run_id!r}) and call "
+            f"{call.action}_run again if needed."
+        )
+
+    def _artifact_bytes(self, call: _Call, body: Any, name: str, max_bytes: int):
+        data = self._object(call, body).get("data") or ""
+        where = f"{call.endpoint}: artifact {name!r} of run {call.run_id!r}"
+        return _artifacts.payload_bytes(data, max_bytes=max_bytes, where=where)
+
+    def _cached_names(self, namespace: str | None) -> dict[str, str] | None:
+        hit = self._names.get(namespace)
+        if hit and time.monotonic() - hit[0] < _NAMES_TTL:
+            return hit[1]
+        return None
+
+    def _store_names(self, namespace: str | None, rows: list[dict]) -> dict[str, str]:
+        names = {
+            e["experiment_id"]: e.get("display_name") or ""
+            for e in rows
+            if isinstance(e, dict) and e.get("experiment_id")
+        }
+        self._names[namespace] = (time.monotonic(), names)
+        return names
+
+    def _runs_filter(self, **keywords: Any) -> str | None:
+        from . import _filters
+
+        return _filter_text(_filters.compile_filter(**keywords))
+
+    @staticmethod
+    def _fallback_tasks(run: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+        tasks = run.get("tasks") or (run.get("run_details") or {}).get(
+            "task_details"
+        )
+        return [{"run_id": run_id, **t} for t in tasks or [] if isinstance(t, dict)]
+
+
+def _run_body(
+    *,
+    display_name: str,
+    pipeline_spec: dict[str, Any] | None = None,
+    pipeline_version_reference: Any = None,
+    parameters: Mapping[str, Any] | None = None,
+    experiment_id: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"display_name": display_name}
+    if description:
+        body["description"] = description
+    if experiment_id:
+        body["experiment_id"] = experiment_id
+    if pipeline_spec is not None:
+        body["pipeline_spec"] = pipeline_spec
+    if isinstance(pipeline_version_reference, PipelineVersionReference):
+        pipeline_version_reference = to_wire(pipeline_version_reference)
+    if pipeline_version_reference:
+        body["pipeline_version_reference"] = dict(pipeline_version_reference)
+    if parameters:
+        body["runtime_config"] = {"parameters": dict(parameters)}
+    return body
+
+
+def _timeout_message(ids: list[str], last: dict[str, str | None], timeout: float):
+    parts = ", ".join(f"{rid} last seen {last[rid] or 'without a state'}" for rid in ids)
+    return (
+        f"wait() gave up after {timeout:g} s; not finished: {parts}. Call wait() "
+        "again with a longer timeout=, or terminate the run(s)."
+    )
+
+
+_warned_states: set[str] = set()
+
+
+def _note_state(state: str | None) -> None:
+    """Warn once per unknown state: wait() treats it as not final."""
+    if state and state not in _states.RUN_STATES and state not in _warned_states:
+        _warned_states.add(state)
+        logger.warning("unknown run state %r: treated as not final", state)
+
+
+class Client(_BaseClient):
+    """A synchronous client of the KFP v2beta1 RunService.
+
+    Parameters
+    ----------
+    host:
+        Base URL of the API, with any path prefix (``https://x/pipeline``). Else
+        ``$KFP_HOST``, else ``http://localhost:8080``.
+    token:
+        Bearer token. Else read (and re-read when it changes) from the file
+        named by ``$KF_PIPELINES_SA_TOKEN_PATH``; else none.
+    namespace:
+        Default namespace for listings (multi-user clusters).
+    cookies:
+        Session cookie(s) of an auth proxy: the raw ``Cookie`` header or a dict.
+    headers, verify, timeout:
+        Passed to httpx. The default timeout allows 120 s for slow listings.
+    transport:
+        An ``httpx.BaseTransport`` (e.g. ``httpx.MockTransport``) for tests.
+    retries, backoff:
+        GET retries on connect failures and 502/503/504; ``backoff=0`` never waits.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(host, **options)
+        self._http = _transport.build_http(
+            self.host, transport=transport, **self._http_options
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Sending --------------------------------------------------------------
+
+    def _send(self, call: _Call) -> httpx.Response:
+        """Send with GET retries; an ambiguous action failure is re-checked."""
+        request = self._http.build_request(
+            call.method, call.path.lstrip("/"), params=call.params or None,
+            json=call.json,
+        )
+        for attempt in range(self._retry.retries + 1):
+            last = attempt == self._retry.retries
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                log_failure(request, exc)
+                retry = call.idempotent and _connect_failure(exc) and not last
+                if not retry:
+                    raise self._transport_error(call, exc) from exc
+                time.sleep(self._retry.delay(attempt))
+                continue
+            _transport.log_exchange(request, response.status_code)
+            if call.idempotent and not last and (
+                response.status_code in self._retry.RETRY_STATUSES
+            ):
+                time.sleep(self._retry.delay(attempt, response))
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transport_error(self, call: _Call, exc: httpx.TransportError):
+        if call.action and isinstance(exc, _AMBIGUOUS):
+            return self._confirm(call)
+        return _transport.map_transport_error(
+            exc, host=self.host, endpoint=call.endpoint
+        )
+
+    def _confirm(self, call: _Call) -> _errors.KFPError | _Confirmed:
+        try:
+            seen: Any = self._request(self._get_run_call(call.run_id, view=None,
+                                                         experiment_id=None))
+        except _errors.NotFound:
+            seen = None
+        except _errors.KFPError as exc:
+            return self._unconfirmed(call, exc)
+        if _action_observed(call.action, seen):
+            return _Confirmed(call)
+        return self._unconfirmed(call, seen)
+
+    def _request(self, call: _Call) -> Any:
+        try:
+            return self._body(call, self._send(call))
+        except _Confirmed:
+            return {}
+
+    # Runs -----------------------------------------------------------------
+
+    def create_run(
+        self,
+        run: Run | Mapping[str, Any] | None = None,
+        *,
+        display_name: str | None = None,
+        pipeline_spec: Mapping[str, Any] | None = None,
+        pipeline_version_reference: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        experiment_id: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        """Create a run from a Run/dict, or from keywords; returns the new Run."""
+        call = self._create_run_call(run, dict(
+            display_name=display_name, pipeline_spec=pipeline_spec,
+            pipeline_version_reference=pipeline_version_reference,
+            parameters=parameters, experiment_id=experiment_id,
+            description=description,
+        ))
+        return self._model(Run, call, self._request(call), require="run_id")
+
+    def get_run(
+        self, run_id: str, *, view: str | None = None, experiment_id: str | None = None
+    ) -> Run:
+        """One run. ``view="FULL"`` asks servers with the tasks API for tasks."""
+        call = self._get_run_call(run_id, view=view, experiment_id=experiment_id)
+        return self._model(Run, call, self._request(call), require="run_id")
+
+    def list_runs(
+        self,
+        *,
+        namespace: str | None = None,
+        experiment_id: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        view: str | None = None,
+    ) -> RunPage:
+        """One page of runs (``runs``, ``total_size``, ``next_page_token``)."""
+        call = self._list_runs_call(
+            namespace=namespace, experiment_id=experiment_id, page_token=page_token,
+            page_size=page_size, sort_by=sort_by, filter=_filter_text(filter),
+            view=view,
+        )
+        return self._model(RunPage, call, self._request(call))
+
+    def _action(self, action: str, run_id: str, experiment_id: str | None) -> None:
+        call = self._action_call(action, run_id, experiment_id)
+        self._object(call, self._request(call))
+
+    def delete_run(self, run_id: str, *, experiment_id: str | None = None) -> None:
+        """Delete a run (any state)."""
+        self._action("delete", run_id, experiment_id)
+
+    def archive_run(self, run_id: str, *, experiment_id: str | None = None) -> None:
+        """Archive a run (any state; idempotent)."""
+        self._action("archive", run_id, experiment_id)
+
+    def unarchive_run(self, run_id: str, *, experiment_id: str | None = None) -> None:
+        """Restore an archived run; refused while its experiment is archived."""
+        self._action("unarchive", run_id, experiment_id)
+
+    def terminate_run(self, run_id: str, *, experiment_id: str | None = None) -> None:
+        """Terminate a PENDING/RUNNING/PAUSED run; it goes CANCELING at once."""
+        self._action("terminate", run_id, experiment_id)
+
+    def retry_run(self, run_id: str, *, experiment_id: str | None = None) -> None:
+        """Re-run the failed tasks of a FAILED run."""
+        self._action("retry", run_id, experiment_id)
+
+    def read_artifact(
+        self,
+        run_id: str,
+        node_id: str,
+        artifact_name: str,
+        *,
+        max_bytes: int = _artifacts.DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """The artifact's bytes: base64-decoded and, for a one-file tar(.gz), unpacked."""
+        call = self._read_artifact_call(run_id, node_id, artifact_name)
+        body = self._request(call)
+        return self._artifact_bytes(call, body, artifact_name, max_bytes)
+
+    # Tasks ----------------------------------------------------------------
+
+    def create_task(self, task: Task | Mapping[str, Any]) -> Task:
+        call = self._task_call("POST", None, task)
+        return self._model(Task, call, self._request(call), require="task_id")
+
+    def get_task(self, task_id: str) -> Task:
+        call = self._task_call("GET", task_id)
+        return self._model(Task, call, self._request(call), require="task_id")
+
+    def update_task(self, task_id: str, task: Task | Mapping[str, Any]) -> Task:
+        call = self._task_call("PATCH", task_id, task)
+        return self._model(Task, call, self._request(call), require="task_id")
+
+    def list_tasks(
+        self,
+        *,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        namespace: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        order_by: str | None = None,
+    ) -> TaskPage:
+        """One page of tasks of a run, or of a parent task."""
+        call = self._list_tasks_call(
+            run_id=run_id, parent_id=parent_id, namespace=namespace,
+            page_token=page_token, page_size=page_size, filter=_filter_text(filter),
+            order_by=order_by,
+        )
+        return self._model(TaskPage, call, self._request(call))
+
+    # Experiments and health -----------------------------------------------
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        call = _Call("GET", f"{API}/experiments/{_q(experiment_id)}",
+                     run_id=experiment_id, what="experiment")
+        return self._model(Experiment, call, self._request(call),
+                           require="experiment_id")
+
+    def list_experiments(
+        self,
+        *,
+        namespace: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+    ) -> ExperimentPage:
+        call = self._list_experiments_call(
+            namespace=namespace, page_token=page_token, page_size=page_size,
+            sort_by=sort_by, filter=_filter_text(filter),
+        )
+        return self._model(ExperimentPage, call, self._request(call))
+
+    def healthz(self) -> dict[str, Any]:
+        """The server's health answer (``multi_user``, ``commit_sha``, ...)."""
+        call = _Call("GET", f"{API}/healthz")
+        return self._object(call, self._request(call))
+
+    # Pages ----------------------------------------------------------------
+
+    def _pages(
+        self, make: Callable[[str | None, bool], _Call], key: str, max_pages: int
+    ) -> Iterator[tuple[list[dict[str, Any]], _Pager]]:
+        """Raw pages of a listing; every page re-sends the same filter and sort."""
+        call = make(None, True)
+        pager = _Pager(call.endpoint, key, max_pages)
+        while True:
+            try:
+                body = self._object(call, self._request(call))
+            except _errors.KFPError as exc:
+                if pager.retry_bare(exc):
+                    call = make(pager.token, False)
+                    continue
+                if not pager.pages:
+                    raise
+                raise pager.failed(exc) from exc
+            items = pager.take(body)
+            yield items, pager
+            if pager.token is None:
+                return
+            call = make(pager.token, not pager.bare)
+
+    def _run_pages(self, *, namespace, experiment_id, sort_by, filter, page_size,
+                   view, max_pages):
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_runs_call(
+                namespace=namespace, experiment_id=experiment_id, page_token=token,
+                page_size=page_size, sort_by=sort_by if full else None,
+                filter=text if full else None, view=view,
+            )
+
+        return self._pages(make, "runs", max_pages)
+
+    def iter_runs(
+        self,
+        *,
+        namespace: str | None = None,
+        experiment_id: str | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        page_size: int = 200,
+        view: str | None = None,
+        max_pages: int = _MAX_PAGES,
+    ) -> Iterator[Run]:
+        """Every run of a listing, following pages to the end."""
+        pages = self._run_pages(
+            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
+            filter=filter, page_size=page_size, view=view, max_pages=max_pages,
+        )
+        call = _Call("GET", f"{API}/runs")
+        for items, _ in pages:
+            for item in items:
+                yield self._model(Run, call, item)
+
+    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size,
+                    max_pages):
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_tasks_call(
+                run_id=run_id, parent_id=parent_id, namespace=None,
+                page_token=token, page_size=page_size,
+                filter=text if full else None, order_by=order_by if full else None,
+            )
+
+        return self._pages(make, "tasks", max_pages)
+
+    def iter_tasks(
+        self,
+        *,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        order_by: str | None = None,
+        page_size: int = 200,
+        max_pages: int = _MAX_PAGES,
+    ) -> Iterator[Task]:
+        """Every task of a run (or parent task), following pages to the end."""
+        pages = self._task_pages(
+            run_id=run_id, parent_id=parent_id, filter=filter, order_by=order_by,
+            page_size=page_size, max_pages=max_pages,
+        )
+        call = _Call("GET", f"{API}/tasks")
+        for items, _ in pages:
+            for item in items:
+                yield self._model(Task, call, item)
+
+    # Waiting --------------------------------------------------------------
+
+    def wait(
+        self,
+        run_ids: str | Iterable[str],
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+    ) -> Run | list[Run]:
+        """Poll until every run is final; the final Run (or list, in order).
+
+        Final means SUCCEEDED, FAILED, CANCELED or SKIPPED. Raises WaitTimeout
+        naming each unfinished run's last state after ``timeout`` seconds.
+        """
+        single = isinstance(run_ids, str)
+        ids = [run_ids] if single else list(dict.fromkeys(run_ids))
+        deadline = time.monotonic() + timeout
+        done: dict[str, Run] = {}
+        last: dict[str, str | None] = dict.fromkeys(ids)
+        while True:
+            for rid in (r for r in ids if r not in done):
+                run = self.get_run(rid)
+                last[rid] = run.state
+                _note_state(run.state)
+                if run.is_final:
+                    done[rid] = run
+            if len(done) == len(ids):
+                return done[ids[0]] if single else [done[r] for r in ids]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pending = [r for r in ids if r not in done]
+                raise _errors.WaitTimeout(
+                    _timeout_message(pending, last, timeout),
+                    last_states={r: last[r] for r in pending},
+                )
+            time.sleep(min(poll_interval, remaining))
+
+    # DataFrames -----------------------------------------------------------
+
+    def experiment_names(self, *, namespace: str | None = None) -> dict[str, str]:
+        """experiment_id → display name, from one listing cached for 30 s."""
+        cached = self._cached_names(namespace)
+        if cached is not None:
+            return cached
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_experiments_call(
+                namespace=namespace, page_token=token, page_size=200,
+                sort_by=None, filter=None,
+            )
+
+        try:
+            rows = [e for items, _ in self._pages(make, "experiments", _MAX_PAGES)
+                    for e in items]
+        except _errors.KFPError as exc:
+            logger.warning("experiment names unavailable: %s", exc)
+            return {}
+        return self._store_names(namespace, rows)
+
+    def runs(
+        self,
+        *,
+        experiment_id: str | None = None,
+        namespace: str | None = None,
+        state: str | Iterable[str] | None = None,
+        name_contains: str | None = None,
+        created_after: Any = None,
+        created_before: Any = None,
+        archived: bool | None = False,
+        filter: Mapping[str, Any] | str | None = None,
+        sort_by: str | None = "created_at desc",
+        limit: int | None = None,
+        page_size: int = 200,
+        progress: bool | None = None,
+    ) -> pandas.DataFrame:
+        """Runs as a DataFrame (see ``kfp_nb._frames.runs_frame`` for columns).
+
+        Keyword filters are compiled to KFP filter predicates and ANDed with a
+        raw ``filter``; ``archived=False`` (default) hides archived runs, True
+        shows only them, None both. ``progress=None`` shows a bar when the
+        listing spans more than one page.
+        """
+        from . import _frames
+
+        text = self._runs_filter(
+            state=state, name_contains=name_contains, created_after=created_after,
+            created_before=created_before, archived=archived, filter=filter,
+        )
+        size = min(page_size, limit) if limit else page_size
+        pages = self._run_pages(
+            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
+            filter=text, page_size=size, view=None, max_pages=_MAX_PAGES,
+        )
+        rows = _collect(pages, limit, _Progress(progress, limit=limit, desc="runs"))
+        names = self.experiment_names(namespace=namespace)
+        return _frames.runs_frame(rows, experiment_names=names)
+
+    def tasks(
+        self, run_id: str | None = None, *, parent_id: str | None = None
+    ) -> pandas.DataFrame:
+        """Tasks of a run (or of a parent task) as a DataFrame.
+
+        On a server without the tasks API (404/501 on /tasks) the run's
+        ``run_details.task_details`` are used instead.
+        """
+        from . import _frames
+
+        pages = self._task_pages(run_id=run_id, parent_id=parent_id, filter=None,
+                                 order_by=None, page_size=200, max_pages=_MAX_PAGES)
+        try:
+            rows = _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
+        except (_errors.NotFound, _errors.Unimplemented):
+            if not run_id:
+                raise
+            call = self._get_run_call(run_id, view="FULL", experiment_id=None)
+            rows = self._fallback_tasks(self._object(call, self._request(call)),
+                                        run_id)
+        return _frames.tasks_frame(rows)
+
+
+class _Confirmed(_errors.KFPError):
+    """Internal signal: an ambiguous action was confirmed by reading the run."""
+
+    def __init__(self, call: _Call) -> None:
+        super().__init__(f"{call.endpoint} confirmed")
+
+
+def _connect_failure(exc: httpx.TransportError) -> bool:
+    """Failures where the request surely never reached the server."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout,
+                            httpx.PoolTimeout))
+
+
+def log_failure(request: httpx.Request, exc: Exception) -> None:
+    _transport.log_exchange(request, type(exc).__name__)
+
+
+def _collect(pages: Iterable[tuple[list[dict], _Pager]], limit: int | None,
+             progress: _Progress) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    try:
+        for items, pager in pages:
+            rows.extend(items)
+            progress.update(len(items), total=pager.total,
+                            more=pager.token is not None)
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
+    finally:
+        progress.close()
+    return rows
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio twin of :class:`Client`: same methods, awaited.
+
+    Iterators are async (``async for run in client.iter_runs()``); close with
+    ``await client.aclose()`` or use ``async with``. ``transport`` takes an
+    ``httpx.AsyncBaseTransport``.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(host, **options)
+        self._http = _transport.build_async_http(
+            self.host, transport=transport, **self._http_options
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _send(self, call: _Call) -> httpx.Response:
+        request = self._http.build_request(
+            call.method, call.path.lstrip("/"), params=call.params or None,
+            json=call.json,
+        )
+        for attempt in range(self._retry.retries + 1):
+            last = attempt == self._retry.retries
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                log_failure(request, exc)
+                if not (call.idempotent and _connect_failure(exc) and not last):
+                    raise await self._transport_error(call, exc) from exc
+                await asyncio.sleep(self._retry.delay(attempt))
+                continue
+            _transport.log_exchange(request, response.status_code)
+            if call.idempotent and not last and (
+                response.status_code in self._retry.RETRY_STATUSES
+            ):
+                await asyncio.sleep(self._retry.delay(attempt, response))
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _transport_error(self, call: _Call, exc: httpx.TransportError):
+        if call.action and isinstance(exc, _AMBIGUOUS):
+            return await self._confirm(call)
+        return _transport.map_transport_error(
+            exc, host=self.host, endpoint=call.endpoint
+        )
+
+    async def _confirm(self, call: _Call) -> _errors.KFPError:
+        probe = self._get_run_call(call.run_id, view=None, experiment_id=None)
+        try:
+            seen: Any = await self._request(probe)
+        except _errors.NotFound:
+            seen = None
+        except _errors.KFPError as exc:
+            return self._unconfirmed(call, exc)
+        if _action_observed(call.action, seen):
+            return _Confirmed(call)
+        return self._unconfirmed(call, seen)
+
+    async def _request(self, call: _Call) -> Any:
+        try:
+            return self._body(call, await self._send(call))
+        except _Confirmed:
+            return {}
+
+    # Runs -----------------------------------------------------------------
+
+    async def create_run(
+        self,
+        run: Run | Mapping[str, Any] | None = None,
+        *,
+        display_name: str | None = None,
+        pipeline_spec: Mapping[str, Any] | None = None,
+        pipeline_version_reference: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        experiment_id: str | None = None,
+        description: str | None = None,
+    ) -> Run:
+        call = self._create_run_call(run, dict(
+            display_name=display_name, pipeline_spec=pipeline_spec,
+            pipeline_version_reference=pipeline_version_reference,
+            parameters=parameters, experiment_id=experiment_id,
+            description=description,
+        ))
+        return self._model(Run, call, await self._request(call), require="run_id")
+
+    async def get_run(
+        self, run_id: str, *, view: str | None = None, experiment_id: str | None = None
+    ) -> Run:
+        call = self._get_run_call(run_id, view=view, experiment_id=experiment_id)
+        return self._model(Run, call, await self._request(call), require="run_id")
+
+    async def list_runs(
+        self,
+        *,
+        namespace: str | None = None,
+        experiment_id: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        view: str | None = None,
+    ) -> RunPage:
+        call = self._list_runs_call(
+            namespace=namespace, experiment_id=experiment_id, page_token=page_token,
+            page_size=page_size, sort_by=sort_by, filter=_filter_text(filter),
+            view=view,
+        )
+        return self._model(RunPage, call, await self._request(call))
+
+    async def _action(self, action: str, run_id: str, experiment_id: str | None):
+        call = self._action_call(action, run_id, experiment_id)
+        self._object(call, await self._request(call))
+
+    async def delete_run(self, run_id: str, *, experiment_id: str | None = None):
+        await self._action("delete", run_id, experiment_id)
+
+    async def archive_run(self, run_id: str, *, experiment_id: str | None = None):
+        await self._action("archive", run_id, experiment_id)
+
+    async def unarchive_run(self, run_id: str, *, experiment_id: str | None = None):
+        await self._action("unarchive", run_id, experiment_id)
+
+    async def terminate_run(self, run_id: str, *, experiment_id: str | None = None):
+        await self._action("terminate", run_id, experiment_id)
+
+    async def retry_run(self, run_id: str, *, experiment_id: str | None = None):
+        await self._action("retry", run_id, experiment_id)
+
+    async def read_artifact(
+        self,
+        run_id: str,
+        node_id: str,
+        artifact_name: str,
+        *,
+        max_bytes: int = _artifacts.DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        call = self._read_artifact_call(run_id, node_id, artifact_name)
+        body = await self._request(call)
+        return self._artifact_bytes(call, body, artifact_name, max_bytes)
+
+    # Tasks, experiments, health -------------------------------------------
+
+    async def create_task(self, task: Task | Mapping[str, Any]) -> Task:
+        call = self._task_call("POST", None, task)
+        return self._model(Task, call, await self._request(call), require="task_id")
+
+    async def get_task(self, task_id: str) -> Task:
+        call = self._task_call("GET", task_id)
+        return self._model(Task, call, await self._request(call), require="task_id")
+
+    async def update_task(self, task_id: str, task: Task | Mapping[str, Any]) -> Task:
+        call = self._task_call("PATCH", task_id, task)
+        return self._model(Task, call, await self._request(call), require="task_id")
+
+    async def list_tasks(
+        self,
+        *,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        namespace: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        order_by: str | None = None,
+    ) -> TaskPage:
+        call = self._list_tasks_call(
+            run_id=run_id, parent_id=parent_id, namespace=namespace,
+            page_token=page_token, page_size=page_size, filter=_filter_text(filter),
+            order_by=order_by,
+        )
+        return self._model(TaskPage, call, await self._request(call))
+
+    async def get_experiment(self, experiment_id: str) -> Experiment:
+        call = _Call("GET", f"{API}/experiments/{_q(experiment_id)}",
+                     run_id=experiment_id, what="experiment")
+        return self._model(Experiment, call, await self._request(call),
+                           require="experiment_id")
+
+    async def list_experiments(
+        self,
+        *,
+        namespace: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+    ) -> ExperimentPage:
+        call = self._list_experiments_call(
+            namespace=namespace, page_token=page_token, page_size=page_size,
+            sort_by=sort_by, filter=_filter_text(filter),
+        )
+        return self._model(ExperimentPage, call, await self._request(call))
+
+    async def healthz(self) -> dict[str, Any]:
+        call = _Call("GET", f"{API}/healthz")
+        return self._object(call, await self._request(call))
+
+    # Pages ----------------------------------------------------------------
+
+    async def _pages(
+        self, make: Callable[[str | None, bool], _Call], key: str, max_pages: int
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], _Pager]]:
+        call = make(None, True)
+        pager = _Pager(call.endpoint, key, max_pages)
+        while True:
+            try:
+                body = self._object(call, await self._request(call))
+            except _errors.KFPError as exc:
+                if pager.retry_bare(exc):
+                    call = make(pager.token, False)
+                    continue
+                if not pager.pages:
+                    raise
+                raise pager.failed(exc) from exc
+            items = pager.take(body)
+            yield items, pager
+            if pager.token is None:
+                return
+            call = make(pager.token, not pager.bare)
+
+    def _run_pages(self, *, namespace, experiment_id, sort_by, filter, page_size,
+                   view, max_pages):
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_runs_call(
+                namespace=namespace, experiment_id=experiment_id, page_token=token,
+                page_size=page_size, sort_by=sort_by if full else None,
+                filter=text if full else None, view=view,
+            )
+
+        return self._pages(make, "runs", max_pages)
+
+    async def iter_runs(
+        self,
+        *,
+        namespace: str | None = None,
+        experiment_id: str | None = None,
+        sort_by: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        page_size: int = 200,
+        view: str | None = None,
+        max_pages: int = _MAX_PAGES,
+    ) -> AsyncIterator[Run]:
+        pages = self._run_pages(
+            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
+            filter=filter, page_size=page_size, view=view, max_pages=max_pages,
+        )
+        call = _Call("GET", f"{API}/runs")
+        async for items, _ in pages:
+            for item in items:
+                yield self._model(Run, call, item)
+
+    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size,
+                    max_pages):
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_tasks_call(
+                run_id=run_id, parent_id=parent_id, namespace=None,
+                page_token=token, page_size=page_size,
+                filter=text if full else None, order_by=order_by if full else None,
+            )
+
+        return self._pages(make, "tasks", max_pages)
+
+    async def iter_tasks(
+        self,
+        *,
+        run_id: str | None = None,
+        parent_id: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
+        order_by: str | None = None,
+        page_size: int = 200,
+        max_pages: int = _MAX_PAGES,
+    ) -> AsyncIterator[Task]:
+        pages = self._task_pages(
+            run_id=run_id, parent_id=parent_id, filter=filter, order_by=order_by,
+            page_size=page_size, max_pages=max_pages,
+        )
+        call = _Call("GET", f"{API}/tasks")
+        async for items, _ in pages:
+            for item in items:
+                yield self._model(Task, call, item)
+
+    async def wait(
+        self,
+        run_ids: str | Iterable[str],
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+    ) -> Run | list[Run]:
+        single = isinstance(run_ids, str)
+        ids = [run_ids] if single else list(dict.fromkeys(run_ids))
+        deadline = time.monotonic() + timeout
+        done: dict[str, Run] = {}
+        last: dict[str, str | None] = dict.fromkeys(ids)
+        while True:
+            for rid in [r for r in ids if r not in done]:
+                run = await self.get_run(rid)
+                last[rid] = run.state
+                _note_state(run.state)
+                if run.is_final:
+                    done[rid] = run
+            if len(done) == len(ids):
+                return done[ids[0]] if single else [done[r] for r in ids]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pending = [r for r in ids if r not in done]
+                raise _errors.WaitTimeout(
+                    _timeout_message(pending, last, timeout),
+                    last_states={r: last[r] for r in pending},
+                )
+            await asyncio.sleep(min(poll_interval, remaining))
+
+    # DataFrames -----------------------------------------------------------
+
+    async def experiment_names(self, *, namespace: str | None = None):
+        cached = self._cached_names(namespace)
+        if cached is not None:
+            return cached
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_experiments_call(
+                namespace=namespace, page_token=token, page_size=200,
+                sort_by=None, filter=None,
+            )
+
+        rows: list[dict[str, Any]] = []
+        try:
+            async for items, _ in self._pages(make, "experiments", _MAX_PAGES):
+                rows.extend(items)
+        except _errors.KFPError as exc:
+            logger.warning("experiment names unavailable: %s", exc)
+            return {}
+        return self._store_names(namespace, rows)
+
+    async def runs(
+        self,
+        *,
+        experiment_id: str | None = None,
+        namespace: str | None = None,
+        state: str | Iterable[str] | None = None,
+        name_contains: str | None = None,
+        created_after: Any = None,
+        created_before: Any = None,
+        archived: bool | None = False,
+        filter: Mapping[str, Any] | str | None = None,
+        sort_by: str | None = "created_at desc",
+        limit: int | None = None,
+        page_size: int = 200,
+        progress: bool | None = None,
+    ) -> pandas.DataFrame:
+        from . import _frames
+
+        text = self._runs_filter(
+            state=state, name_contains=name_contains, created_after=created_after,
+            created_before=created_before, archived=archived, filter=filter,
+        )
+        size = min(page_size, limit) if limit else page_size
+        pages = self._run_pages(
+            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
+            filter=text, page_size=size, view=None, max_pages=_MAX_PAGES,
+        )
+        rows = await _acollect(pages, limit,
+                               _Progress(progress, limit=limit, desc="runs"))
+        names = await self.experiment_names(namespace=namespace)
+        return _frames.runs_frame(rows, experiment_names=names)
+
+    async def tasks(
+        self, run_id: str | None = None, *, parent_id: str | None = None
+    ) -> pandas.DataFrame:
+        from . import _frames
+
+        pages = self._task_pages(run_id=run_id, parent_id=parent_id, filter=None,
+                                 order_by=None, page_size=200, max_pages=_MAX_PAGES)
+        try:
+            rows = await _acollect(pages, None,
+                                   _Progress(False, limit=None, desc="tasks"))
+        except (_errors.NotFound, _errors.Unimplemented):
+            if not run_id:
+                raise
+            call = self._get_run_call(run_id, view="FULL", experiment_id=None)
+            body = self._object(call, await self._request(call))
+            rows = self._fallback_tasks(body, run_id)
+        return _frames.tasks_frame(rows)
+
+
+async def _acollect(pages: AsyncIterator[tuple[list[dict], _Pager]],
+                    limit: int | None, progress: _Progress) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    try:
+        async for items, pager in pages:
+            rows.extend(items)
+            progress.update(len(items), total=pager.total,
+                            more=pager.token is not None)
+            if limit is not None and len(rows) >= limit:
+                return rows[:limit]
+    finally:
+        progress.close()
+    return rows

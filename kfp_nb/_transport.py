@@ -1,0 +1,493 @@
+"""The HTTP layer: httpx client construction, credentials, retries, error mapping.
+
+This is the only module that sees a token or a cookie. They are added to each
+request by :class:`Credentials` (an ``httpx.Auth``), never stored on the client
+object's headers, and scrubbed from any error text a server echoes back.
+
+Everything here except the httpx client factories is pure: the sync and async
+clients share it and differ only in how they send and sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+
+from . import _errors as errors
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_TIMEOUT",
+    "Credentials",
+    "RetryPolicy",
+    "build_async_http",
+    "build_http",
+    "log_exchange",
+    "map_transport_error",
+    "normalize_host",
+    "read_json",
+]
+
+logger = logging.getLogger("kfp_nb")
+
+DEFAULT_HOST = "http://localhost:8080"
+#: ListRuns on a big MySQL database can take a minute; httpx's 5 s is too short.
+DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
+HOST_ENV = "KFP_HOST"
+
+_LOCAL = re.compile(r"^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?($|/)", re.I)
+_SECRET_QUERY = re.compile(r"^(access_token|token|key|api_key|secret|password|auth)$")
+_LOGIN = re.compile(r"/(dex|oauth2|oauth|login|signin|sign_in|auth|authservice)\b", re.I)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+_EXCERPT = 500
+
+
+def normalize_host(host: str | None) -> str:
+    """Argument, else ``$KFP_HOST``, else localhost:8080; scheme added, no trailing /.
+
+    A host without a scheme gets ``http://`` when it is local and ``https://``
+    otherwise. A path prefix (``https://x/pipeline``) is kept: request paths are
+    appended to it.
+    """
+    text = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).strip()
+    if "://" not in text:
+        text = ("http://" if _LOCAL.match(text) else "https://") + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"host {text!r} is not an http(s) URL; pass e.g. "
+            "'http://localhost:8080' or 'https://kubeflow.example.com/pipeline'"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"host {text!r} must not carry a query or fragment")
+    return text.rstrip("/")
+
+
+class Credentials(httpx.Auth):
+    """Adds ``Authorization: Bearer`` and ``Cookie`` to every request.
+
+    The token comes from the ``token`` argument, else the file named by
+    ``$KF_PIPELINES_SA_TOKEN_PATH`` (read again whenever it changes, as kubelet
+    rotates projected tokens), else there is none.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        cookies: str | Mapping[str, str] | None = None,
+    ) -> None:
+        self._token = token.strip() if token else None
+        self._path = None if token else os.environ.get(TOKEN_PATH_ENV) or None
+        self._file_token: str | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._cookie = _cookie_header(cookies)
+
+    def __repr__(self) -> str:
+        return f"<Credentials {self.describe()}>"
+
+    @property
+    def has_token(self) -> bool:
+        return self.token() is not None
+
+    @property
+    def has_cookies(self) -> bool:
+        return bool(self._cookie)
+
+    def describe(self) -> str:
+        """Where the token comes from, for reprs and hints. Never the value."""
+        if self._token:
+            source = "token from the token= argument"
+        elif self._path:
+            state = "" if os.path.exists(self._path) else ", which does not exist"
+            source = f"token from file {self._path} (${TOKEN_PATH_ENV}){state}"
+        else:
+            source = "no token"
+        return source + (", session cookie set" if self._cookie else "")
+
+    def token(self) -> str | None:
+        if self._token or not self._path:
+            return self._token
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            self._stamp, self._file_token = None, None
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if stamp != self._stamp:
+            try:
+                with open(self._path, encoding="utf-8") as handle:
+                    self._file_token = handle.read().strip() or None
+            except OSError:
+                self._file_token = None
+            self._stamp = stamp
+        return self._file_token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
+        token = self.token()
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        if self._cookie:
+            request.headers["Cookie"] = self._cookie
+        yield request
+
+    def redact(self, value: Any) -> Any:
+        """``value`` with every token or cookie text replaced by ``***``."""
+        secrets = [s for s in (self.token(), self._token, self._cookie) if s]
+        if self._cookie:
+            secrets += [p.split("=", 1)[-1] for p in self._cookie.split(";")]
+        secrets = sorted({s.strip() for s in secrets if len(s.strip()) >= 4}, key=len)
+        return _scrub(value, secrets[::-1])
+
+    def unauthenticated_hint(self) -> str:
+        if self._token:
+            return "The token given as token= was rejected; it may have expired."
+        if self._path:
+            return (
+                f"The token read from {self._path} (${TOKEN_PATH_ENV}) was "
+                "rejected or missing; check that the file holds a current token."
+            )
+        if self._cookie:
+            return "No token was sent and the session cookie was rejected."
+        return (
+            "No credentials were sent: pass token=..., set "
+            f"${TOKEN_PATH_ENV}, or pass the session cookie as cookies=..."
+        )
+
+
+def _cookie_header(cookies: str | Mapping[str, str] | None) -> str | None:
+    if not cookies:
+        return None
+    if isinstance(cookies, str):
+        return cookies.strip() or None
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+def _client_options(
+    base_url: str,
+    *,
+    credentials: Credentials,
+    headers: Mapping[str, str] | None,
+    verify: Any,
+    timeout: Any,
+) -> dict[str, Any]:
+    return {
+        "base_url": base_url + "/",
+        "auth": credentials,
+        "headers": {"Accept": "application/json", **dict(headers or {})},
+        "verify": verify,
+        "timeout": timeout,
+        # A redirect from an API call is a login page or a wrong host: never
+        # follow it, so a POST is not replayed as a GET somewhere else.
+        "follow_redirects": False,
+        "trust_env": True,
+    }
+
+
+def build_http(base_url: str, *, transport: Any = None, **options: Any) -> httpx.Client:
+    """A sync httpx client for ``base_url``; see :func:`_client_options`."""
+    return httpx.Client(transport=transport, **_client_options(base_url, **options))
+
+
+def build_async_http(
+    base_url: str, *, transport: Any = None, **options: Any
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=transport, **_client_options(base_url, **options)
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """GET retries on connect failures and 502/503/504, with jittered backoff.
+
+    ``backoff=0`` means no waiting at all (tests); otherwise attempt ``n`` waits
+    ``backoff * 2**n`` scaled by a random 0.5–1.0, at least the server's
+    ``Retry-After``, at most ``max_delay`` seconds.
+    """
+
+    retries: int = 3
+    backoff: float = 0.5
+    max_delay: float = 10.0
+
+    RETRY_STATUSES = frozenset({502, 503, 504})
+
+    def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
+        if self.backoff <= 0:
+            return 0.0
+        wait = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
+        after = response.headers.get("retry-after") if response is not None else None
+        if after and after.strip().isdigit():
+            wait = max(wait, float(after))
+        return min(wait, self.max_delay)
+
+
+def safe_url(url: httpx.URL) -> str:
+    """The URL for logs: no user info, secret-looking query values hidden."""
+    pairs = [
+        (k, "***" if _SECRET_QUERY.match(k.lower()) else v)
+        for k, v in parse_qsl(url.query.decode(), keep_blank_values=True)
+    ]
+    base = f"{url.scheme}://{url.host}{':%d' % url.port if url.port else ''}"
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    return f"{base}{url.path}{query}"
+
+
+def log_exchange(request: httpx.Request, outcome: int | str) -> None:
+    """One INFO line per exchange: method, URL, status (or the failure)."""
+    logger.info("%s %s -> %s", request.method, safe_url(request.url), outcome)
+
+
+def map_transport_error(
+    exc: httpx.TransportError, *, host: str, endpoint: str
+) -> errors.TransportError:
+    """An httpx failure → ConnectError / RequestTimeout with the host and a hint."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: "connecting",
+            httpx.ReadTimeout: "waiting for the answer",
+            httpx.WriteTimeout: "sending the request",
+            httpx.PoolTimeout: "waiting for a free connection",
+        }.get(type(exc), "waiting")
+        return errors.RequestTimeout(
+            f"{endpoint}: no answer from {host} in time ({phase}). A large listing "
+            "may need a longer timeout= (or a filter / smaller page_size); "
+            "otherwise check that the server is up."
+        )
+    if isinstance(exc, httpx.ProxyError):
+        reason = "the proxy refused the connection"
+    elif isinstance(exc, httpx.ConnectError):
+        reason = f"could not connect ({_first_line(str(exc)) or type(exc).__name__})"
+    else:
+        reason = f"the connection failed ({type(exc).__name__})"
+    return errors.ConnectError(
+        f"{endpoint}: {reason} to {host}. Check the host (is the API server or "
+        "port-forward running?), proxy and TLS settings (verify=)."
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:_EXCERPT]
+    return ""
+
+
+def _html_text(text: str) -> str:
+    """The most telling line of an HTML body: <pre>, else <title>, else text."""
+    for pattern in (_PRE, _TITLE):
+        match = pattern.search(text)
+        if match and match.group(1).strip():
+            return _first_line(_TAG.sub("", match.group(1)))
+    return _first_line(_TAG.sub(" ", text))
+
+
+def _is_html(response: httpx.Response) -> bool:
+    kind = response.headers.get("content-type", "").lower()
+    head = response.text[:200].lstrip().lower()
+    return "html" in kind or head.startswith(("<!doctype", "<html", "<a href"))
+
+
+def _login_redirect(response: httpx.Response, *, host: str, endpoint: str) -> None:
+    """Raise LoginRedirect (or ResponseFormatError) for a 3xx answer."""
+    target = response.request.url.join(response.headers.get("location", ""))
+    where = f"{target.host}{target.path}"
+    if target.host != response.request.url.host or _LOGIN.search(target.path):
+        raise errors.LoginRedirect(
+            f"{endpoint}: {host} redirected to a login page at {where} instead of "
+            "answering. The session cookie is missing or expired, or the host "
+            "is the dashboard rather than the pipelines API: sign in again and "
+            "pass the new session cookie (cookies=...) or a service-account token."
+        )
+    raise errors.ResponseFormatError(
+        f"{endpoint}: {host} answered HTTP {response.status_code} redirecting to "
+        f"{where}; pass the final address as host (e.g. https instead of http)."
+    )
+
+
+def _html_instead_of_json(
+    response: httpx.Response, *, host: str, endpoint: str
+) -> errors.LoginRedirect:
+    text = response.text
+    title = _html_text(text)
+    kind = response.headers.get("content-type", "?")
+    if re.search(r"log ?in|sign ?in|password", text[:4000], re.I):
+        cause = (
+            "This is a login page: the session cookie is missing or expired. "
+            "Sign in again and pass the new cookie (cookies=...), or use a token."
+        )
+    else:
+        cause = (
+            "This looks like a web page, not the pipelines API: the host is "
+            "probably wrong (on Kubeflow it usually ends in /pipeline), or the "
+            "session expired."
+        )
+    return errors.LoginRedirect(
+        f"{endpoint}: expected JSON from {host}, got HTTP {response.status_code} "
+        f"{kind} {title!r}. {cause}"
+    )
+
+
+def read_json(
+    response: httpx.Response,
+    *,
+    host: str,
+    endpoint: str,
+    credentials: Credentials,
+    run_id: str | None = None,
+    what: str = "run",
+) -> Any:
+    """The JSON body of a successful answer, or the matching kfp_nb error."""
+    status = response.status_code
+    if 300 <= status < 400:
+        _login_redirect(response, host=host, endpoint=endpoint)
+    if status < 300 or status == 401:
+        if _is_html(response):
+            raise _html_instead_of_json(response, host=host, endpoint=endpoint)
+    if status >= 400:
+        raise api_error(
+            response,
+            endpoint=endpoint,
+            credentials=credentials,
+            run_id=run_id,
+            what=what,
+        )
+    try:
+        return response.json() if response.content else {}
+    except ValueError:
+        kind = response.headers.get("content-type", "?")
+        raise errors.ResponseFormatError(
+            f"{endpoint}: HTTP {status} {kind} from {host} is not JSON: "
+            f"{credentials.redact(_first_line(response.text))!r}. Check the host."
+        ) from None
+
+
+def _error_message(body: Any, text: str) -> tuple[int | None, str]:
+    """``(grpc code, short message)`` from any error body shape."""
+    if isinstance(body, dict):
+        code = body.get("code") if isinstance(body.get("code"), int) else None
+        details = body.get("details")
+        if isinstance(details, list) and details and isinstance(details[0], dict):
+            short = details[0].get("message") or details[0].get("error_message")
+            if short:
+                return code, str(short)
+        for key in ("message", "error_message", "error"):
+            if body.get(key):
+                return code, str(body[key])
+    if "<" in text[:200]:
+        return None, _html_text(text)
+    return None, _first_line(text)
+
+
+def _error_class(status: int, code: int | None) -> type[errors.APIError]:
+    if status == 400:
+        return errors.FailedPrecondition if code == 9 else errors.InvalidArgument
+    if status == 409:
+        return errors.FailedPrecondition
+    by_status = {
+        401: errors.Unauthenticated,
+        403: errors.PermissionDenied,
+        404: errors.NotFound,
+        501: errors.Unimplemented,
+    }
+    if status in by_status:
+        return by_status[status]
+    return errors.ServerError if status >= 500 else errors.APIError
+
+
+def _hint(
+    cls: type[errors.APIError],
+    *,
+    status: int,
+    message: str,
+    json_body: bool,
+    credentials: Credentials,
+    run_id: str | None,
+    what: str,
+) -> str:
+    if cls is errors.NotFound:
+        if not json_body:
+            return (
+                "The server does not expose the v2beta1 API at this address: "
+                "check the host path (…/pipeline on Kubeflow) or the KFP version "
+                "(the v2beta1 API needs KFP 2.0 or later)."
+            )
+        if run_id:
+            return f"Check the {what} id {run_id!r} and the namespace."
+        return "Check the id and the namespace."
+    if cls is errors.Unauthenticated:
+        return credentials.unauthenticated_hint()
+    if cls is errors.PermissionDenied:
+        return "Your identity lacks access to this namespace; check namespace=."
+    if "page token does not match" in message:
+        return "Send the same filter and sort_by with the page token, or neither."
+    if cls is errors.FailedPrecondition and run_id:
+        return f"The {what}'s current state does not allow this; get_run({run_id!r})."
+    if status in (502, 503, 504):
+        return "A gateway could not reach the API server; try again shortly."
+    if cls is errors.Unimplemented:
+        return "This server does not offer this endpoint or method."
+    return ""
+
+
+def api_error(
+    response: httpx.Response,
+    *,
+    endpoint: str,
+    credentials: Credentials,
+    run_id: str | None = None,
+    what: str = "run",
+) -> errors.APIError:
+    """An error response (JSON or not) → the matching APIError subclass."""
+    text = response.text
+    try:
+        body: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = None
+    code, message = _error_message(body, text)
+    if not message:
+        message = response.reason_phrase or f"HTTP {response.status_code}"
+    cls = _error_class(response.status_code, code)
+    hint = _hint(
+        cls,
+        status=response.status_code,
+        message=message,
+        json_body=isinstance(body, dict),
+        credentials=credentials,
+        run_id=run_id,
+        what=what,
+    )
+    return cls(
+        credentials.redact(message[:_EXCERPT]),
+        status=response.status_code,
+        code=code,
+        endpoint=endpoint,
+        body=credentials.redact(body if body is not None else text[:_EXCERPT]),
+        hint=hint,
+    )
