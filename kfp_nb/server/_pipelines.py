@@ -176,6 +176,9 @@ def _walk_dag(
     stack: tuple[str, ...],
 ) -> tuple[_Node, ...]:
     """The tasks of one DAG, topologically sorted, each with its own subtree."""
+    # Limitation: a ParallelFor DAG runs once and conditions always hold —
+    # expanding `parameterIterator` items and evaluating `triggerPolicy` would
+    # need the runtime parameter values, which a plan does not have.
     tasks = dag.get("tasks") or {}
     where = "/".join(path) or "root"
     nodes: dict[str, _Node] = {}
