@@ -1,0 +1,65 @@
+"""The ``kfp-nb`` command: ``serve`` (the embedded server); ``demo`` joins later."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the embedded KFP-compatible API server",
+        description="Serve the KFP v2beta1 RunService API over a SQLite file.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="bind address (loopback)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--db", default="kfp-nb.db", help="SQLite file (created if missing)")
+    p.add_argument("--demo", action="store_true", help="seed demo data (idempotent)")
+    p.add_argument(
+        "--speed", type=float, default=1.0,
+        help="simulation speed factor (20 = runs progress 20x faster)",
+    )  # fmt: skip
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kfp_nb.server import create_app
+
+    if args.speed <= 0:
+        print("kfp-nb serve: --speed must be greater than 0", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(args.db, demo=args.demo, speed=args.speed)
+    print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+#: Subcommand builders, in help order. The lead adds ``demo`` here.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_serve]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kfp-nb", description="Kubeflow Pipelines runs in Jupyter notebooks."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)

@@ -1,0 +1,115 @@
+"""Start the embedded server as a child process and wait until it answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+__all__ = ["ServerProcess", "free_port", "launch"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port the OS says is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A running ``kfp-nb serve`` child: ``url``, ``port``, ``pid``, ``stop()``."""
+
+    def __init__(self, proc: subprocess.Popen, *, host: str, port: int, db: str):
+        self._proc = proc
+        self.host = host
+        self.port = port
+        self.db = db
+        self.url = f"http://{host}:{port}"
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """Terminate, then kill if it has not exited within ``timeout``."""
+        if self._proc.poll() is not None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """Kill at once (SIGKILL), as a crash would."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ServerProcess(url={self.url!r}, pid={self.pid}, db={self.db!r})"
+
+
+def launch(
+    *,
+    db: str,
+    demo: bool = False,
+    speed: float = 1.0,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 30.0,
+) -> ServerProcess:
+    """Run ``python -m kfp_nb serve`` in a child process; return once healthz answers.
+
+    Raises ``RuntimeError`` with the child's output when it exits or does not
+    answer within ``timeout`` seconds.
+    """
+    port = port or free_port(host)
+    cmd = [
+        sys.executable, "-m", "kfp_nb", "serve", "--host", host, "--port", str(port),
+        "--db", db, "--speed", repr(float(speed)),
+    ]  # fmt: skip
+    if demo:
+        cmd.append("--demo")
+    log_path = f"{db}.server.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Works from a source checkout too, before ``pip install -e``.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log.close()
+    server = ServerProcess(proc, host=host, port=port, db=db)
+    deadline = time.monotonic() + timeout
+    url = f"{server.url}/apis/v2beta1/healthz"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    with open(log_path, "rb") as fh:
+        tail = fh.read()[-2000:].decode(errors="replace")
+    raise RuntimeError(
+        f"kfp-nb serve on {server.url} (db {db}) did not become healthy within "
+        f"{timeout} s; exit code {proc.poll()}. Output:\n{tail}"
+    )
