@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from .. import _states
 from . import _query
+from ._demo import register_pipelines, seed_demo
 from ._rules import RpcError, check_retry, check_terminate, gateway_error, internal
 from ._rules import invalid, not_found
 from ._simulator import Simulator, make_schedule, output_plan, reconcile
@@ -767,9 +768,8 @@ def create_app(db_path: str, *, demo: bool = False, speed: float = 1.0) -> Starl
     with store.tx() as db:
         store.default_experiment_id(db)
     api = Api(store, speed=speed)
+    register_pipelines(store)
     if demo:
-        from ._demo import seed_demo
-
         seed_demo(store, speed=speed)
     simulator = Simulator(store)
     routes = _routes(api)

@@ -242,10 +242,10 @@ def _reconcile_tasks(
         root["error"] = "terminated"
     ids = {"root": task_uuid(ctx.run_id, "root")}
     _apply_task(store, db, ctx, root, now, parent_id=None, scope="root", ids=ids)
-    scopes = {None: "root"}
+    scopes: dict[str | None, str] = {None: "root"}
     for e in sched["tasks"]:
         ids[e["name"]] = task_uuid(ctx.run_id, e["name"])
-        scopes[e["name"]] = f"{scopes.get(e['parent'], 'root')}.{e['name']}"
+        scopes[e["name"]] = f"{scopes.get(e['parent'], 'root')}.{short_name(e)}"
     for e in sched["tasks"]:
         if e.get("omitted") or e.get("start") is None or e["start"] > now:
             continue
@@ -254,6 +254,15 @@ def _reconcile_tasks(
             store, db, ctx, e, now, parent_id=parent_id, scope=scopes[e["name"]],
             ids=ids,
         )  # fmt: skip
+
+
+def short_name(entry: dict[str, Any]) -> str:
+    """The task's key in its own DAG (plan names are qualified when ambiguous)."""
+    parent = entry.get("parent")
+    name = entry["name"]
+    if parent and parent not in ("#",) and name.startswith(parent + "."):
+        return name[len(parent) + 1 :]
+    return name
 
 
 def _pods(ctx: _Context, name: str, attempt: int) -> list[dict[str, str]]:
@@ -293,7 +302,7 @@ def _apply_task(
             "parent_task_id, inputs, outputs, scope_path, cache_fingerprint) "
             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                task_id, ctx.run_id, e["name"], e["name"], e["display_name"],
+                task_id, ctx.run_id, e["name"], short_name(e), e["display_name"],
                 dumps(pods), start, start, TASK_STATE_NUMBER["RUNNING"],
                 dumps(history), type_num, parent_id, dumps(inputs), dumps({}),
                 scope, f"{zlib.crc32(scope.encode()):08x}",
@@ -387,11 +396,13 @@ def _outputs(ctx: _Context, e: dict[str, Any], end: int, task_id: str) -> dict[s
                 "metadata": metadata, "created_at": created,
             }  # fmt: skip
             if plan.file_name is not None:
-                art["uri"] = artifact_uri(ctx.pipeline, ctx.run_id, e["name"], plan.key)
+                art["uri"] = artifact_uri(
+                    ctx.pipeline, ctx.run_id, short_name(e), plan.key
+                )
             arts = [art]
         groups.append(
             {"artifacts": arts, "type": "OUTPUT", "artifact_key": plan.key,
-             "producer": {"task_name": e["name"]}}
+             "producer": {"task_name": short_name(e)}}
         )  # fmt: skip
     return {"artifacts": groups}
 
