@@ -56,12 +56,19 @@ def _q(segment: str) -> str:
 
 
 def _filter_text(value: Any) -> str | None:
-    """A filter dict → its JSON text, once; a string is sent as it is."""
+    """The ``filter`` query value: compact JSON, percent-encoded once, built once.
+
+    The server percent-decodes ``filter`` once more after the usual query
+    decoding (SEMANTICS.md §13.6), so JSON text is quoted here and again by
+    httpx; that keeps ``+``, ``%`` and non-ASCII text intact. Text that is
+    already quoted (no ``{``) is sent as it is.
+    """
     if value is None or value == {}:
         return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = value if isinstance(value, str) else json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False
+    )
+    return quote(text, safe="") if text.lstrip().startswith("{") else text
 
 
 def _params(**values: Any) -> dict[str, Any]:
