@@ -27,11 +27,6 @@ Rules (SEMANTICS.md §7):
 - Raw predicates are validated here (shape, operation, exactly one value field
   of the right kind) and written back in snake_case with operation names, which
   the server accepts as well as numbers and camelCase.
-
-The server percent-decodes the ``filter`` parameter once more after the query
-string is decoded, so a literal ``+`` or ``%`` in the JSON would be altered.
-:func:`encode_filter` gives the value to put in the query (URL-encoded once more
-by the HTTP library), as the KFP UI does.
 """
 
 from __future__ import annotations
@@ -43,7 +38,6 @@ import warnings
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from . import _states
 
@@ -51,7 +45,6 @@ __all__ = [
     "OPERATIONS",
     "UnknownStateWarning",
     "compile_filter",
-    "encode_filter",
 ]
 
 #: Filter operation names and their proto numbers (there is no 4).
@@ -120,19 +113,6 @@ def compile_filter(
         predicates += _archived_predicates(archived)
     predicates += raw
     return {"predicates": predicates} if predicates else None
-
-
-def encode_filter(compiled: Mapping[str, Any] | None) -> str | None:
-    """The ``filter`` query value for ``compiled``: compact JSON, percent-encoded.
-
-    The server decodes the parameter twice (gateway, then ``QueryUnescape``);
-    encoding once here and once more in the HTTP library keeps ``+``, ``%`` and
-    non-ASCII text intact.
-    """
-    if not compiled:
-        return None
-    text = json.dumps(compiled, separators=(",", ":"), ensure_ascii=False)
-    return quote(text, safe="")
 
 
 # -- keywords ---------------------------------------------------------------
@@ -301,24 +281,29 @@ def _invalid(problem: str, index: int | None = None) -> None:
 def _check_predicate(pred: Any, index: int) -> dict[str, Any]:
     if not isinstance(pred, Mapping):
         _invalid(f"expected an object, got {pred!r}", index)
-    pred = {_CAMEL.get(k, k): v for k, v in pred.items()}
     if "op" in pred:
         _invalid("'op' is the v1beta1 name; v2beta1 calls it 'operation'", index)
-    unknown = set(pred) - {"key", "operation", *_VALUE_FIELDS}
+    names = [_CAMEL.get(k, k) for k in pred]
+    unknown = set(names) - {"key", "operation", *_VALUE_FIELDS}
     if unknown:
         _invalid(f"unknown field(s) {sorted(unknown)}", index)
     key = pred.get("key")
     if not isinstance(key, str) or not key:
         _invalid("'key' must be a non-empty field name such as 'state'", index)
     operation = _check_operation(pred.get("operation"), index)
-    fields = [f for f in _VALUE_FIELDS if f in pred]
-    if len(fields) != 1:
+    fields = [name for name in names if name in _VALUE_FIELDS]
+    if len(fields) != 1:  # also catches string_value and stringValue together
         _invalid(
             f"needs exactly one value field of {list(_VALUE_FIELDS)}, has {fields}",
             index,
         )
     field = fields[0]
-    value = _check_value(field, pred[field], index)
+    raw = next(v for k, v in pred.items() if _CAMEL.get(k, k) == field)
+    _check_pairing(operation, field, index)
+    return _predicate(key, operation, field, _check_value(field, raw, index))
+
+
+def _check_pairing(operation: str, field: str, index: int) -> None:
     if operation == "IN" and field not in _LIST_FIELDS:
         _invalid("IN needs a list value: string_values, int_values or long_values",
                  index)
@@ -326,7 +311,6 @@ def _check_predicate(pred: Any, index: int) -> dict[str, Any]:
         _invalid(f"{operation} needs a single value, not {field}", index)
     if operation == "IS_SUBSTRING" and field != "string_value":
         _invalid("IS_SUBSTRING needs a string_value", index)
-    return _predicate(key, operation, field, value)
 
 
 def _check_operation(operation: Any, index: int) -> str:

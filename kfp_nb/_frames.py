@@ -333,13 +333,13 @@ def _is_pr_task(task: Mapping[str, Any]) -> bool:
     return False
 
 
-def _is_map_io(io: Mapping[str, Any]) -> bool:
+def _is_map_io(io: dict[str, Any]) -> bool:
     """HEAD's ``{key: {"artifact_ids": [...]}}`` rather than the PR's lists."""
-    if isinstance(io.get("artifacts"), list) or isinstance(io.get("parameters"), list):
-        return False
-    return bool(io) and all(
-        isinstance(v, dict) and set(v) <= {"artifact_ids"} for v in io.values()
-    )
+    for field in ("artifacts", "parameters"):
+        value = io.get(field)
+        if field in io and not (isinstance(value, dict) and "artifact_ids" in value):
+            return False  # a PR list, or {} / null standing for an empty one
+    return bool(io) and all(isinstance(v, dict) for v in io.values())
 
 
 def _task_error(task: Mapping[str, Any], history: list[Any]) -> str | None:
@@ -368,31 +368,28 @@ def _child_ids(task: Mapping[str, Any]) -> list[str] | None:
     return [i for i in ids if i]
 
 
-def _io_summary(task: Mapping[str, Any], field: str) -> tuple[list, list] | None:
-    """``(keys, artifact ids)`` of a task's inputs or outputs, None when absent."""
+def _io_summary(task: Mapping[str, Any], field: str) -> tuple | None:
+    """``(keys, artifact ids, artifact count)`` of inputs or outputs; None if absent."""
     io = task.get(field)
-    if field not in task or io is None:
+    if io is None:
         return None
     if not isinstance(io, dict):
         raise ValueError(
             f"task {task.get('task_id')!r}: {field} should be an object, got {io!r}"
         )
-    keys: list[str] = []
-    ids: list[Any] = []
     if _is_map_io(io):
-        for key, group in io.items():
-            keys.append(key)
-            ids += [_artifact_id(i) for i in _list(group.get("artifact_ids"))]
-        return keys, ids
-    for group in _list(io.get("artifacts")):
-        if not isinstance(group, dict):
-            continue
-        key = group.get("artifact_key")
-        if key and key not in keys:
-            keys.append(key)
-        for art in _list(group.get("artifacts")):
-            ids.append(_artifact_id(art.get("artifact_id")))
-    return keys, ids
+        groups = [(key, _list(group.get("artifact_ids"))) for key, group in io.items()]
+    else:
+        groups = [
+            (group.get("artifact_key"),
+             [a.get("artifact_id") if isinstance(a, dict) else None
+              for a in _list(group.get("artifacts"))])
+            for group in _list(io.get("artifacts"))
+            if isinstance(group, dict)
+        ]
+    keys = list(dict.fromkeys(key for key, _ in groups if key))
+    ids = [_artifact_id(i) for _, group_ids in groups for i in group_ids if i]
+    return keys, ids, sum(len(group_ids) for _, group_ids in groups)
 
 
 def _artifact_id(value: Any) -> Any:
@@ -429,7 +426,7 @@ def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
 
 
 def _counts(summaries: list[Any]) -> Any:
-    return pd.array([None if s is None else len(s[1]) for s in summaries], "Int64")
+    return pd.array([None if s is None else s[2] for s in summaries], "Int64")
 
 
 def _int64(values: list[Any], ids: list[Any]) -> Any:
