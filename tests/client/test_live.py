@@ -1,0 +1,196 @@
+"""kfp_nb.Client over real HTTP against the embedded server (loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import kfp_nb
+from kfp_nb import _states
+
+FAILED_ONLY = {"predicates": [{"key": "state", "operation": "EQUALS",
+                               "string_value": "FAILED"}]}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_server):
+    with kfp_nb.Client(demo_server.url) as client:
+        yield client
+
+
+def _spec(name: str | None = None) -> dict:
+    from kfp_nb.server._pipelines import DEMO_PIPELINES
+
+    return DEMO_PIPELINES[name or sorted(DEMO_PIPELINES)[0]]
+
+
+def _new_run(client: kfp_nb.Client, name: str = "live") -> kfp_nb.Run:
+    return client.create_run(display_name=name, pipeline_spec=_spec(),
+                             parameters={"learning_rate": 0.05})
+
+
+def test_health_and_experiments(demo):
+    health = demo.healthz()
+    assert health["multi_user"] is False
+    page = demo.list_experiments(page_size=200)
+    assert len(page.experiments) >= 3
+    first = page.experiments[0]
+    assert demo.get_experiment(first.experiment_id).display_name == first.display_name
+    with pytest.raises(kfp_nb.NotFound, match="Experiment nope not found"):
+        demo.get_experiment("nope")
+
+
+def test_iter_runs_to_the_end_across_pages(demo):
+    everything = demo.list_runs(page_size=200)
+    runs = list(demo.iter_runs(page_size=7))
+    assert len(runs) == everything.total_size >= 80
+    assert len({r.run_id for r in runs}) == len(runs)
+
+
+def test_iter_runs_with_a_filter_and_sort_across_pages(demo):
+    total = demo.list_runs(filter=FAILED_ONLY, page_size=1).total_size
+    assert total > 3
+    runs = list(demo.iter_runs(filter=FAILED_ONLY, sort_by="created_at desc",
+                               page_size=3))
+    assert len(runs) == total and {r.state for r in runs} == {"FAILED"}
+    stamps = [r.created_at for r in runs]
+    assert stamps == sorted(stamps, reverse=True)
+
+
+def test_runs_frame_uses_keyword_filters_on_the_server(demo):
+    frame = demo.runs(state="FAILED", archived=None, page_size=5, progress=False)
+    assert len(frame) == demo.list_runs(filter=FAILED_ONLY).total_size
+    assert set(frame["state"]) == {"FAILED"}
+    assert frame["experiment_name"].notna().all()
+    archived = demo.runs(archived=True, progress=False)
+    assert len(archived) >= 1 and set(archived["storage_state"]) == {"ARCHIVED"}
+    assert len(demo.runs(limit=5, progress=False)) == 5
+
+
+def test_errors_from_the_real_server(demo):
+    with pytest.raises(kfp_nb.NotFound) as info:
+        demo.get_run("nope")
+    assert info.value.message == "Run nope not found" and "nope" in str(info.value)
+    with pytest.raises(kfp_nb.InvalidArgument, match="greater than 0"):
+        demo.list_runs(page_size=-1)
+    with pytest.raises(kfp_nb.InvalidArgument, match="unrecognized field"):
+        demo.list_runs(filter={"predicates": [{"key": "foo", "operation": "EQUALS",
+                                               "string_value": "x"}]})
+
+
+def test_read_artifact_of_a_demo_run(demo):
+    for run in demo.iter_runs(filter={"predicates": [
+            {"key": "state", "operation": "EQUALS", "string_value": "SUCCEEDED"}]}):
+        for task in demo.iter_tasks(run_id=run.run_id):
+            for key, artifact in task.output_artifacts:
+                if artifact.uri and task.state == "SUCCEEDED":
+                    data = demo.read_artifact(run.run_id, task.task_id, key)
+                    assert isinstance(data, bytes) and len(data) > 0
+                    return
+    pytest.fail("no demo artifact with a uri was found")
+
+
+def test_create_get_list_delete(client):
+    run = _new_run(client, "訓練 🚀 <b>x</b>")
+    assert run.state == "PENDING" and run.finished_at is None
+    got = client.get_run(run.run_id)
+    assert got.display_name == "訓練 🚀 <b>x</b>" and got.parameters == {
+        "learning_rate": 0.05}
+    assert [r.run_id for r in client.iter_runs()] == [run.run_id]
+    assert client.runs(name_contains="訓練", progress=False)["display_name"].tolist() == [
+        "訓練 🚀 <b>x</b>"]
+    client.delete_run(run.run_id)
+    with pytest.raises(kfp_nb.NotFound):
+        client.get_run(run.run_id)
+    with pytest.raises(kfp_nb.NotFound, match=run.run_id):
+        client.delete_run(run.run_id)
+
+
+def test_archive_and_unarchive(client):
+    run = _new_run(client)
+    client.archive_run(run.run_id)
+    client.archive_run(run.run_id)  # idempotent
+    assert client.get_run(run.run_id).storage_state == "ARCHIVED"
+    assert client.runs(progress=False).empty
+    assert client.runs(archived=True, progress=False)["run_id"].tolist() == [run.run_id]
+    client.unarchive_run(run.run_id)
+    assert client.get_run(run.run_id).storage_state == "AVAILABLE"
+
+
+def test_terminate_then_wait(client):
+    run = _new_run(client)
+    client.terminate_run(run.run_id)
+    assert client.get_run(run.run_id).state in ("CANCELING", "FAILED", "CANCELED")
+    final = client.wait(run.run_id, timeout=60, poll_interval=0.1)
+    assert _states.is_final(final.state) and final.finished_at is not None
+    with pytest.raises(kfp_nb.APIError) as info:
+        client.terminate_run(run.run_id)
+    assert info.value.status == 400
+
+
+def test_wait_timeout_names_the_state(client):
+    run = _new_run(client)
+    with pytest.raises(kfp_nb.WaitTimeout) as info:
+        client.wait(run.run_id, timeout=0)
+    assert info.value.last_states[run.run_id] in ("PENDING", "RUNNING")
+
+
+def test_retry_a_failed_run(client):
+    run = _new_run(client)
+    client.terminate_run(run.run_id)
+    final = client.wait(run.run_id, timeout=60, poll_interval=0.1)
+    if final.state != "FAILED":
+        pytest.skip(f"this server ends terminated runs {final.state}")
+    client.retry_run(run.run_id)
+    assert client.get_run(run.run_id).state in ("RUNNING", "PENDING")
+    with pytest.raises(kfp_nb.FailedPrecondition):
+        client.retry_run(run.run_id)
+
+
+def test_retry_is_refused_for_a_running_run(client):
+    run = _new_run(client)
+    with pytest.raises(kfp_nb.FailedPrecondition) as info:
+        client.retry_run(run.run_id)
+    assert info.value.status == 409 and run.run_id in str(info.value)
+
+
+def test_tasks_endpoints_and_frame(client):
+    run = _new_run(client)
+    created = client.create_task({"run_id": run.run_id, "display_name": "manual",
+                                  "state": "RUNNING"})
+    assert created.task_id and created.run_id == run.run_id
+    assert client.get_task(created.task_id).display_name == "manual"
+    updated = client.update_task(created.task_id, {"state": "SUCCEEDED"})
+    assert updated.state == "SUCCEEDED"
+    assert "SUCCEEDED" in [h.state for h in updated.state_history]
+    page = client.list_tasks(run_id=run.run_id, page_size=1)
+    ids = [t.task_id for t in client.iter_tasks(run_id=run.run_id, page_size=1)]
+    assert created.task_id in ids and len(ids) == page.total_size
+    frame = client.tasks(run.run_id)
+    assert created.task_id in set(frame["task_id"])
+    with pytest.raises(kfp_nb.NotFound, match="task nope not found"):
+        client.get_task("nope")
+
+
+def test_async_client_against_the_server(server):
+    async def main():
+        async with kfp_nb.AsyncClient(server.url) as client:
+            assert (await client.healthz())["multi_user"] is False
+            run = await client.create_run(display_name="async", pipeline_spec=_spec())
+            assert (await client.get_run(run.run_id)).run_id == run.run_id
+            ids = [r.run_id async for r in client.iter_runs(page_size=1)]
+            assert ids == [run.run_id]
+            await client.archive_run(run.run_id)
+            assert (await client.get_run(run.run_id)).storage_state == "ARCHIVED"
+            await client.unarchive_run(run.run_id)
+            await client.terminate_run(run.run_id)
+            final = await client.wait([run.run_id], timeout=60, poll_interval=0.1)
+            assert _states.is_final(final[0].state)
+            frame = await client.runs(progress=False)
+            assert frame["run_id"].tolist() == [run.run_id]
+            await client.delete_run(run.run_id)
+            with pytest.raises(kfp_nb.NotFound):
+                await client.get_run(run.run_id)
+
+    asyncio.run(main())
