@@ -8,7 +8,8 @@ history with the planned times.
 
 Failures are deterministic: the runtime parameter ``fail_task`` names a task
 (its plan name or display name) that fails on the first ``fail_attempts``
-attempts (default 1, so a retry succeeds). Terminate ends running tasks FAILED
+attempts (default 1, so a retry succeeds); ``duration_scale`` (a positive number,
+default 1) multiplies the run's task durations. Terminate ends running tasks FAILED
 ("terminated"), skips tasks not yet started and ends the run FAILED, as Argo
 does (SEMANTICS.md §3.6); CANCELING is appended to the history half-way.
 """
@@ -51,6 +52,14 @@ def _fail_names(params: dict[str, Any], attempt: int) -> set[str]:
     if isinstance(target, str) and target and attempt < attempts:
         return {target}
     return set()
+
+
+def duration_scale(params: dict[str, Any]) -> float:
+    """The run's ``duration_scale`` parameter (default 1): task durations × it."""
+    value = params.get("duration_scale", 1)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return 1.0
+    return float(value)
 
 
 def _place(
@@ -102,7 +111,7 @@ def make_schedule(
             "display_name": p.display_name,
             "parent": p.parent,
             "depends_on": list(p.depends_on),
-            "duration_s": p.duration_s,
+            "duration_s": p.duration_s * duration_scale(params),
             "outputs": [[o.key, o.artifact_type, o.file_name] for o in p.outputs],
         }
         for p in plans
