@@ -76,7 +76,9 @@ def test_archived_must_be_a_bool_or_none(bad):
 def test_one_state_is_equals():
     compiled = compile_filter(state="FAILED", archived=None)
     assert compiled == {
-        "predicates": [{"key": "state", "operation": "EQUALS", "string_value": "FAILED"}]
+        "predicates": [
+            {"key": "state", "operation": "EQUALS", "string_value": "FAILED"}
+        ]
     }
     check_wire(compiled)
 
@@ -350,7 +352,8 @@ INVALID = [
     ({"predicates": [{"key": "state", "operation": "EQUALS", "string_value": "A",
                       "int_value": 1}]}, "exactly one value field"),
     ({"predicates": [{"operation": "EQUALS", "string_value": "A"}]}, "'key'"),
-    ({"predicates": [{"key": "", "operation": "EQUALS", "string_value": "A"}]}, "'key'"),
+    ({"predicates": [{"key": "", "operation": "EQUALS", "string_value": "A"}]},
+     "'key'"),
     ({"predicates": [{"key": "state", "string_value": "A"}]}, "'operation' None"),
     ({"predicates": [{"key": "state", "operation": 4, "string_value": "A"}]},
      "'operation' 4"),
