@@ -141,7 +141,8 @@ def _refusal(member: tarfile.TarInfo) -> str | None:
 def _members(data: bytes, *, max_bytes: int, where: str):
     """Yield ``(member, refusal or None, tar)`` for each member, with caps."""
     try:
-        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+        # Opened outside ``with`` so only its own failure maps to ArtifactError.
+        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115
     except tarfile.TarError as exc:
         raise ArtifactError(f"{where}: not a readable tar archive ({exc})") from None
     with tar:

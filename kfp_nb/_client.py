@@ -42,8 +42,13 @@ logger = logging.getLogger("kfp_nb")
 API = "/apis/v2beta1"
 M = TypeVar("M", bound=BaseModel)
 #: ``httpx`` failures after which a POST/DELETE may or may not have been applied.
-_AMBIGUOUS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError,
-              httpx.ReadError, httpx.WriteError)
+_AMBIGUOUS = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 _NAMES_TTL = 30.0
 _MAX_PAGES = 100_000
 
@@ -65,8 +70,10 @@ def _filter_text(value: Any) -> str | None:
     """
     if value is None or value == {}:
         return None
-    text = value if isinstance(value, str) else json.dumps(
-        value, separators=(",", ":"), ensure_ascii=False
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     )
     return quote(text, safe="") if text.lstrip().startswith("{") else text
 
@@ -261,7 +268,9 @@ class _BaseClient:
         body = to_wire(run) if isinstance(run, BaseModel) else dict(run)
         return _Call("POST", f"{API}/runs", json=body)
 
-    def _get_run_call(self, run_id: str, *, view: str | None, experiment_id: str | None):
+    def _get_run_call(
+        self, run_id: str, *, view: str | None, experiment_id: str | None
+    ):
         params = _params(view=view, experiment_id=experiment_id)
         return _Call("GET", self._run_path(run_id), params, run_id=run_id)
 
@@ -430,9 +439,7 @@ class _BaseClient:
 
     @staticmethod
     def _fallback_tasks(run: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
-        tasks = run.get("tasks") or (run.get("run_details") or {}).get(
-            "task_details"
-        )
+        tasks = run.get("tasks") or (run.get("run_details") or {}).get("task_details")
         return [{"run_id": run_id, **t} for t in tasks or [] if isinstance(t, dict)]
 
 
@@ -462,7 +469,9 @@ def _run_body(
 
 
 def _timeout_message(ids: list[str], last: dict[str, str | None], timeout: float):
-    parts = ", ".join(f"{rid} last seen {last[rid] or 'without a state'}" for rid in ids)
+    parts = ", ".join(
+        f"{rid} last seen {last[rid] or 'without a state'}" for rid in ids
+    )
     return (
         f"wait() gave up after {timeout:g} s; not finished: {parts}. Call wait() "
         "again with a longer timeout=, or terminate the run(s)."
@@ -506,10 +515,27 @@ class Client(_BaseClient):
         self,
         host: str | None = None,
         *,
+        token: str | None = None,
+        namespace: str | None = None,
+        cookies: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Any = True,
+        timeout: Any = _transport.DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
-        **options: Any,
+        retries: int = 3,
+        backoff: float = 0.5,
     ) -> None:
-        super().__init__(host, **options)
+        super().__init__(
+            host,
+            token=token,
+            namespace=namespace,
+            cookies=cookies,
+            headers=headers,
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+        )
         self._http = _transport.build_http(
             self.host, transport=transport, **self._http_options
         )
@@ -528,7 +554,9 @@ class Client(_BaseClient):
     def _send(self, call: _Call) -> httpx.Response:
         """Send with GET retries; an ambiguous action failure is re-checked."""
         request = self._http.build_request(
-            call.method, call.path.lstrip("/"), params=call.params or None,
+            call.method,
+            call.path.lstrip("/"),
+            params=call.params or None,
             json=call.json,
         )
         for attempt in range(self._retry.retries + 1):
@@ -543,8 +571,10 @@ class Client(_BaseClient):
                 time.sleep(self._retry.delay(attempt))
                 continue
             _transport.log_exchange(request, response.status_code)
-            if call.idempotent and not last and (
-                response.status_code in self._retry.RETRY_STATUSES
+            if (
+                call.idempotent
+                and not last
+                and (response.status_code in self._retry.RETRY_STATUSES)
             ):
                 time.sleep(self._retry.delay(attempt, response))
                 continue
@@ -560,8 +590,9 @@ class Client(_BaseClient):
 
     def _confirm(self, call: _Call) -> _errors.KFPError | _Confirmed:
         try:
-            seen: Any = self._request(self._get_run_call(call.run_id, view=None,
-                                                         experiment_id=None))
+            seen: Any = self._request(
+                self._get_run_call(call.run_id, view=None, experiment_id=None)
+            )
         except _errors.NotFound:
             seen = None
         except _errors.KFPError as exc:
@@ -590,12 +621,17 @@ class Client(_BaseClient):
         description: str | None = None,
     ) -> Run:
         """Create a run from a Run/dict, or from keywords; returns the new Run."""
-        call = self._create_run_call(run, dict(
-            display_name=display_name, pipeline_spec=pipeline_spec,
-            pipeline_version_reference=pipeline_version_reference,
-            parameters=parameters, experiment_id=experiment_id,
-            description=description,
-        ))
+        call = self._create_run_call(
+            run,
+            dict(
+                display_name=display_name,
+                pipeline_spec=pipeline_spec,
+                pipeline_version_reference=pipeline_version_reference,
+                parameters=parameters,
+                experiment_id=experiment_id,
+                description=description,
+            ),
+        )
         return self._model(Run, call, self._request(call), require="run_id")
 
     def get_run(
@@ -618,8 +654,12 @@ class Client(_BaseClient):
     ) -> RunPage:
         """One page of runs (``runs``, ``total_size``, ``next_page_token``)."""
         call = self._list_runs_call(
-            namespace=namespace, experiment_id=experiment_id, page_token=page_token,
-            page_size=page_size, sort_by=sort_by, filter=_filter_text(filter),
+            namespace=namespace,
+            experiment_id=experiment_id,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=_filter_text(filter),
             view=view,
         )
         return self._model(RunPage, call, self._request(call))
@@ -656,7 +696,7 @@ class Client(_BaseClient):
         *,
         max_bytes: int = _artifacts.DEFAULT_MAX_BYTES,
     ) -> bytes:
-        """The artifact's bytes: base64-decoded and, for a one-file tar(.gz), unpacked."""
+        """The artifact's bytes: base64-decoded; a one-file tar(.gz) is unpacked."""
         call = self._read_artifact_call(run_id, node_id, artifact_name)
         body = self._request(call)
         return self._artifact_bytes(call, body, artifact_name, max_bytes)
@@ -688,8 +728,12 @@ class Client(_BaseClient):
     ) -> TaskPage:
         """One page of tasks of a run, or of a parent task."""
         call = self._list_tasks_call(
-            run_id=run_id, parent_id=parent_id, namespace=namespace,
-            page_token=page_token, page_size=page_size, filter=_filter_text(filter),
+            run_id=run_id,
+            parent_id=parent_id,
+            namespace=namespace,
+            page_token=page_token,
+            page_size=page_size,
+            filter=_filter_text(filter),
             order_by=order_by,
         )
         return self._model(TaskPage, call, self._request(call))
@@ -697,10 +741,15 @@ class Client(_BaseClient):
     # Experiments and health -----------------------------------------------
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        call = _Call("GET", f"{API}/experiments/{_q(experiment_id)}",
-                     run_id=experiment_id, what="experiment")
-        return self._model(Experiment, call, self._request(call),
-                           require="experiment_id")
+        call = _Call(
+            "GET",
+            f"{API}/experiments/{_q(experiment_id)}",
+            run_id=experiment_id,
+            what="experiment",
+        )
+        return self._model(
+            Experiment, call, self._request(call), require="experiment_id"
+        )
 
     def list_experiments(
         self,
@@ -712,8 +761,11 @@ class Client(_BaseClient):
         filter: Mapping[str, Any] | str | None = None,
     ) -> ExperimentPage:
         call = self._list_experiments_call(
-            namespace=namespace, page_token=page_token, page_size=page_size,
-            sort_by=sort_by, filter=_filter_text(filter),
+            namespace=namespace,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=_filter_text(filter),
         )
         return self._model(ExperimentPage, call, self._request(call))
 
@@ -746,15 +798,20 @@ class Client(_BaseClient):
                 return
             call = make(pager.token, not pager.bare)
 
-    def _run_pages(self, *, namespace, experiment_id, sort_by, filter, page_size,
-                   view, max_pages):
+    def _run_pages(
+        self, *, namespace, experiment_id, sort_by, filter, page_size, view, max_pages
+    ):
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_runs_call(
-                namespace=namespace, experiment_id=experiment_id, page_token=token,
-                page_size=page_size, sort_by=sort_by if full else None,
-                filter=text if full else None, view=view,
+                namespace=namespace,
+                experiment_id=experiment_id,
+                page_token=token,
+                page_size=page_size,
+                sort_by=sort_by if full else None,
+                filter=text if full else None,
+                view=view,
             )
 
         return self._pages(make, "runs", max_pages)
@@ -772,23 +829,31 @@ class Client(_BaseClient):
     ) -> Iterator[Run]:
         """Every run of a listing, following pages to the end."""
         pages = self._run_pages(
-            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
-            filter=filter, page_size=page_size, view=view, max_pages=max_pages,
+            namespace=namespace,
+            experiment_id=experiment_id,
+            sort_by=sort_by,
+            filter=filter,
+            page_size=page_size,
+            view=view,
+            max_pages=max_pages,
         )
         call = _Call("GET", f"{API}/runs")
         for items, _ in pages:
             for item in items:
                 yield self._model(Run, call, item)
 
-    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size,
-                    max_pages):
+    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size, max_pages):
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_tasks_call(
-                run_id=run_id, parent_id=parent_id, namespace=None,
-                page_token=token, page_size=page_size,
-                filter=text if full else None, order_by=order_by if full else None,
+                run_id=run_id,
+                parent_id=parent_id,
+                namespace=None,
+                page_token=token,
+                page_size=page_size,
+                filter=text if full else None,
+                order_by=order_by if full else None,
             )
 
         return self._pages(make, "tasks", max_pages)
@@ -805,8 +870,12 @@ class Client(_BaseClient):
     ) -> Iterator[Task]:
         """Every task of a run (or parent task), following pages to the end."""
         pages = self._task_pages(
-            run_id=run_id, parent_id=parent_id, filter=filter, order_by=order_by,
-            page_size=page_size, max_pages=max_pages,
+            run_id=run_id,
+            parent_id=parent_id,
+            filter=filter,
+            order_by=order_by,
+            page_size=page_size,
+            max_pages=max_pages,
         )
         call = _Call("GET", f"{API}/tasks")
         for items, _ in pages:
@@ -860,13 +929,19 @@ class Client(_BaseClient):
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_experiments_call(
-                namespace=namespace, page_token=token, page_size=200,
-                sort_by=None, filter=None,
+                namespace=namespace,
+                page_token=token,
+                page_size=200,
+                sort_by=None,
+                filter=None,
             )
 
         try:
-            rows = [e for items, _ in self._pages(make, "experiments", _MAX_PAGES)
-                    for e in items]
+            rows = [
+                e
+                for items, _ in self._pages(make, "experiments", _MAX_PAGES)
+                for e in items
+            ]
         except _errors.KFPError as exc:
             logger.warning("experiment names unavailable: %s", exc)
             return {}
@@ -898,13 +973,22 @@ class Client(_BaseClient):
         from . import _frames
 
         text = self._runs_filter(
-            state=state, name_contains=name_contains, created_after=created_after,
-            created_before=created_before, archived=archived, filter=filter,
+            state=state,
+            name_contains=name_contains,
+            created_after=created_after,
+            created_before=created_before,
+            archived=archived,
+            filter=filter,
         )
         size = min(page_size, limit) if limit else page_size
         pages = self._run_pages(
-            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
-            filter=text, page_size=size, view=None, max_pages=_MAX_PAGES,
+            namespace=namespace,
+            experiment_id=experiment_id,
+            sort_by=sort_by,
+            filter=text,
+            page_size=size,
+            view=None,
+            max_pages=_MAX_PAGES,
         )
         rows = _collect(pages, limit, _Progress(progress, limit=limit, desc="runs"))
         names = self.experiment_names(namespace=namespace)
@@ -920,16 +1004,21 @@ class Client(_BaseClient):
         """
         from . import _frames
 
-        pages = self._task_pages(run_id=run_id, parent_id=parent_id, filter=None,
-                                 order_by=None, page_size=200, max_pages=_MAX_PAGES)
+        pages = self._task_pages(
+            run_id=run_id,
+            parent_id=parent_id,
+            filter=None,
+            order_by=None,
+            page_size=200,
+            max_pages=_MAX_PAGES,
+        )
         try:
             rows = _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
         except (_errors.NotFound, _errors.Unimplemented):
             if not run_id:
                 raise
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
-            rows = self._fallback_tasks(self._object(call, self._request(call)),
-                                        run_id)
+            rows = self._fallback_tasks(self._object(call, self._request(call)), run_id)
         return _frames.tasks_frame(rows)
 
 
@@ -942,22 +1031,23 @@ class _Confirmed(_errors.KFPError):
 
 def _connect_failure(exc: httpx.TransportError) -> bool:
     """Failures where the request surely never reached the server."""
-    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout,
-                            httpx.PoolTimeout))
+    return isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
 
 
 def log_failure(request: httpx.Request, exc: Exception) -> None:
     _transport.log_exchange(request, type(exc).__name__)
 
 
-def _collect(pages: Iterable[tuple[list[dict], _Pager]], limit: int | None,
-             progress: _Progress) -> list[dict[str, Any]]:
+def _collect(
+    pages: Iterable[tuple[list[dict], _Pager]], limit: int | None, progress: _Progress
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         for items, pager in pages:
             rows.extend(items)
-            progress.update(len(items), total=pager.total,
-                            more=pager.token is not None)
+            progress.update(len(items), total=pager.total, more=pager.token is not None)
             if limit is not None and len(rows) >= limit:
                 return rows[:limit]
     finally:
@@ -977,10 +1067,27 @@ class AsyncClient(_BaseClient):
         self,
         host: str | None = None,
         *,
+        token: str | None = None,
+        namespace: str | None = None,
+        cookies: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Any = True,
+        timeout: Any = _transport.DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        **options: Any,
+        retries: int = 3,
+        backoff: float = 0.5,
     ) -> None:
-        super().__init__(host, **options)
+        super().__init__(
+            host,
+            token=token,
+            namespace=namespace,
+            cookies=cookies,
+            headers=headers,
+            verify=verify,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+        )
         self._http = _transport.build_async_http(
             self.host, transport=transport, **self._http_options
         )
@@ -996,7 +1103,9 @@ class AsyncClient(_BaseClient):
 
     async def _send(self, call: _Call) -> httpx.Response:
         request = self._http.build_request(
-            call.method, call.path.lstrip("/"), params=call.params or None,
+            call.method,
+            call.path.lstrip("/"),
+            params=call.params or None,
             json=call.json,
         )
         for attempt in range(self._retry.retries + 1):
@@ -1010,8 +1119,10 @@ class AsyncClient(_BaseClient):
                 await asyncio.sleep(self._retry.delay(attempt))
                 continue
             _transport.log_exchange(request, response.status_code)
-            if call.idempotent and not last and (
-                response.status_code in self._retry.RETRY_STATUSES
+            if (
+                call.idempotent
+                and not last
+                and (response.status_code in self._retry.RETRY_STATUSES)
             ):
                 await asyncio.sleep(self._retry.delay(attempt, response))
                 continue
@@ -1056,12 +1167,17 @@ class AsyncClient(_BaseClient):
         experiment_id: str | None = None,
         description: str | None = None,
     ) -> Run:
-        call = self._create_run_call(run, dict(
-            display_name=display_name, pipeline_spec=pipeline_spec,
-            pipeline_version_reference=pipeline_version_reference,
-            parameters=parameters, experiment_id=experiment_id,
-            description=description,
-        ))
+        call = self._create_run_call(
+            run,
+            dict(
+                display_name=display_name,
+                pipeline_spec=pipeline_spec,
+                pipeline_version_reference=pipeline_version_reference,
+                parameters=parameters,
+                experiment_id=experiment_id,
+                description=description,
+            ),
+        )
         return self._model(Run, call, await self._request(call), require="run_id")
 
     async def get_run(
@@ -1082,8 +1198,12 @@ class AsyncClient(_BaseClient):
         view: str | None = None,
     ) -> RunPage:
         call = self._list_runs_call(
-            namespace=namespace, experiment_id=experiment_id, page_token=page_token,
-            page_size=page_size, sort_by=sort_by, filter=_filter_text(filter),
+            namespace=namespace,
+            experiment_id=experiment_id,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=_filter_text(filter),
             view=view,
         )
         return self._model(RunPage, call, await self._request(call))
@@ -1145,17 +1265,26 @@ class AsyncClient(_BaseClient):
         order_by: str | None = None,
     ) -> TaskPage:
         call = self._list_tasks_call(
-            run_id=run_id, parent_id=parent_id, namespace=namespace,
-            page_token=page_token, page_size=page_size, filter=_filter_text(filter),
+            run_id=run_id,
+            parent_id=parent_id,
+            namespace=namespace,
+            page_token=page_token,
+            page_size=page_size,
+            filter=_filter_text(filter),
             order_by=order_by,
         )
         return self._model(TaskPage, call, await self._request(call))
 
     async def get_experiment(self, experiment_id: str) -> Experiment:
-        call = _Call("GET", f"{API}/experiments/{_q(experiment_id)}",
-                     run_id=experiment_id, what="experiment")
-        return self._model(Experiment, call, await self._request(call),
-                           require="experiment_id")
+        call = _Call(
+            "GET",
+            f"{API}/experiments/{_q(experiment_id)}",
+            run_id=experiment_id,
+            what="experiment",
+        )
+        return self._model(
+            Experiment, call, await self._request(call), require="experiment_id"
+        )
 
     async def list_experiments(
         self,
@@ -1167,8 +1296,11 @@ class AsyncClient(_BaseClient):
         filter: Mapping[str, Any] | str | None = None,
     ) -> ExperimentPage:
         call = self._list_experiments_call(
-            namespace=namespace, page_token=page_token, page_size=page_size,
-            sort_by=sort_by, filter=_filter_text(filter),
+            namespace=namespace,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=_filter_text(filter),
         )
         return self._model(ExperimentPage, call, await self._request(call))
 
@@ -1199,15 +1331,20 @@ class AsyncClient(_BaseClient):
                 return
             call = make(pager.token, not pager.bare)
 
-    def _run_pages(self, *, namespace, experiment_id, sort_by, filter, page_size,
-                   view, max_pages):
+    def _run_pages(
+        self, *, namespace, experiment_id, sort_by, filter, page_size, view, max_pages
+    ):
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_runs_call(
-                namespace=namespace, experiment_id=experiment_id, page_token=token,
-                page_size=page_size, sort_by=sort_by if full else None,
-                filter=text if full else None, view=view,
+                namespace=namespace,
+                experiment_id=experiment_id,
+                page_token=token,
+                page_size=page_size,
+                sort_by=sort_by if full else None,
+                filter=text if full else None,
+                view=view,
             )
 
         return self._pages(make, "runs", max_pages)
@@ -1224,23 +1361,31 @@ class AsyncClient(_BaseClient):
         max_pages: int = _MAX_PAGES,
     ) -> AsyncIterator[Run]:
         pages = self._run_pages(
-            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
-            filter=filter, page_size=page_size, view=view, max_pages=max_pages,
+            namespace=namespace,
+            experiment_id=experiment_id,
+            sort_by=sort_by,
+            filter=filter,
+            page_size=page_size,
+            view=view,
+            max_pages=max_pages,
         )
         call = _Call("GET", f"{API}/runs")
         async for items, _ in pages:
             for item in items:
                 yield self._model(Run, call, item)
 
-    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size,
-                    max_pages):
+    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size, max_pages):
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_tasks_call(
-                run_id=run_id, parent_id=parent_id, namespace=None,
-                page_token=token, page_size=page_size,
-                filter=text if full else None, order_by=order_by if full else None,
+                run_id=run_id,
+                parent_id=parent_id,
+                namespace=None,
+                page_token=token,
+                page_size=page_size,
+                filter=text if full else None,
+                order_by=order_by if full else None,
             )
 
         return self._pages(make, "tasks", max_pages)
@@ -1256,8 +1401,12 @@ class AsyncClient(_BaseClient):
         max_pages: int = _MAX_PAGES,
     ) -> AsyncIterator[Task]:
         pages = self._task_pages(
-            run_id=run_id, parent_id=parent_id, filter=filter, order_by=order_by,
-            page_size=page_size, max_pages=max_pages,
+            run_id=run_id,
+            parent_id=parent_id,
+            filter=filter,
+            order_by=order_by,
+            page_size=page_size,
+            max_pages=max_pages,
         )
         call = _Call("GET", f"{API}/tasks")
         async for items, _ in pages:
@@ -1303,8 +1452,11 @@ class AsyncClient(_BaseClient):
 
         def make(token: str | None, full: bool) -> _Call:
             return self._list_experiments_call(
-                namespace=namespace, page_token=token, page_size=200,
-                sort_by=None, filter=None,
+                namespace=namespace,
+                page_token=token,
+                page_size=200,
+                sort_by=None,
+                filter=None,
             )
 
         rows: list[dict[str, Any]] = []
@@ -1335,16 +1487,26 @@ class AsyncClient(_BaseClient):
         from . import _frames
 
         text = self._runs_filter(
-            state=state, name_contains=name_contains, created_after=created_after,
-            created_before=created_before, archived=archived, filter=filter,
+            state=state,
+            name_contains=name_contains,
+            created_after=created_after,
+            created_before=created_before,
+            archived=archived,
+            filter=filter,
         )
         size = min(page_size, limit) if limit else page_size
         pages = self._run_pages(
-            namespace=namespace, experiment_id=experiment_id, sort_by=sort_by,
-            filter=text, page_size=size, view=None, max_pages=_MAX_PAGES,
+            namespace=namespace,
+            experiment_id=experiment_id,
+            sort_by=sort_by,
+            filter=text,
+            page_size=size,
+            view=None,
+            max_pages=_MAX_PAGES,
         )
-        rows = await _acollect(pages, limit,
-                               _Progress(progress, limit=limit, desc="runs"))
+        rows = await _acollect(
+            pages, limit, _Progress(progress, limit=limit, desc="runs")
+        )
         names = await self.experiment_names(namespace=namespace)
         return _frames.runs_frame(rows, experiment_names=names)
 
@@ -1353,11 +1515,18 @@ class AsyncClient(_BaseClient):
     ) -> pandas.DataFrame:
         from . import _frames
 
-        pages = self._task_pages(run_id=run_id, parent_id=parent_id, filter=None,
-                                 order_by=None, page_size=200, max_pages=_MAX_PAGES)
+        pages = self._task_pages(
+            run_id=run_id,
+            parent_id=parent_id,
+            filter=None,
+            order_by=None,
+            page_size=200,
+            max_pages=_MAX_PAGES,
+        )
         try:
-            rows = await _acollect(pages, None,
-                                   _Progress(False, limit=None, desc="tasks"))
+            rows = await _acollect(
+                pages, None, _Progress(False, limit=None, desc="tasks")
+            )
         except (_errors.NotFound, _errors.Unimplemented):
             if not run_id:
                 raise
@@ -1367,14 +1536,16 @@ class AsyncClient(_BaseClient):
         return _frames.tasks_frame(rows)
 
 
-async def _acollect(pages: AsyncIterator[tuple[list[dict], _Pager]],
-                    limit: int | None, progress: _Progress) -> list[dict[str, Any]]:
+async def _acollect(
+    pages: AsyncIterator[tuple[list[dict], _Pager]],
+    limit: int | None,
+    progress: _Progress,
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         async for items, pager in pages:
             rows.extend(items)
-            progress.update(len(items), total=pager.total,
-                            more=pager.token is not None)
+            progress.update(len(items), total=pager.total, more=pager.token is not None)
             if limit is not None and len(rows) >= limit:
                 return rows[:limit]
     finally:

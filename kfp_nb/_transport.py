@@ -47,7 +47,9 @@ HOST_ENV = "KFP_HOST"
 
 _LOCAL = re.compile(r"^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?($|/)", re.I)
 _SECRET_QUERY = re.compile(r"^(access_token|token|key|api_key|secret|password|auth)$")
-_LOGIN = re.compile(r"/(dex|oauth2|oauth|login|signin|sign_in|auth|authservice)\b", re.I)
+_LOGIN = re.compile(
+    r"/(dex|oauth2|oauth|login|signin|sign_in|auth|authservice)\b", re.I
+)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
@@ -228,7 +230,7 @@ class RetryPolicy:
     """GET retries on connect failures and 502/503/504, with jittered backoff.
 
     ``backoff=0`` means no waiting at all (tests); otherwise attempt ``n`` waits
-    ``backoff * 2**n`` scaled by a random 0.5–1.0, at least the server's
+    ``backoff * 2**n`` scaled by a random 0.5 to 1.0, at least the server's
     ``Retry-After``, at most ``max_delay`` seconds.
     """
 
@@ -254,7 +256,8 @@ def safe_url(url: httpx.URL) -> str:
         (k, "***" if _SECRET_QUERY.match(k.lower()) else v)
         for k, v in parse_qsl(url.query.decode(), keep_blank_values=True)
     ]
-    base = f"{url.scheme}://{url.host}{':%d' % url.port if url.port else ''}"
+    port = f":{url.port}" if url.port else ""
+    base = f"{url.scheme}://{url.host}{port}"
     query = f"?{urlencode(pairs)}" if pairs else ""
     return f"{base}{url.path}{query}"
 
@@ -367,9 +370,8 @@ def read_json(
     status = response.status_code
     if 300 <= status < 400:
         _login_redirect(response, host=host, endpoint=endpoint)
-    if status < 300 or status == 401:
-        if _is_html(response):
-            raise _html_instead_of_json(response, host=host, endpoint=endpoint)
+    if (status < 300 or status == 401) and _is_html(response):
+        raise _html_instead_of_json(response, host=host, endpoint=endpoint)
     if status >= 400:
         raise api_error(
             response,

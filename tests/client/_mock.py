@@ -21,8 +21,9 @@ def reply(status: int = 200, body: Any = None, headers: dict | None = None):
     headers = dict(headers or {})
     if isinstance(body, (dict, list)):
         headers.setdefault("content-type", "application/json")
-        return httpx.Response(status, content=json.dumps(body).encode(),
-                              headers=headers)
+        return httpx.Response(
+            status, content=json.dumps(body).encode(), headers=headers
+        )
     return httpx.Response(status, content=(body or "").encode(), headers=headers)
 
 

@@ -43,14 +43,17 @@ def _special(name: str, kind: bytes, link: str = "") -> tarfile.TarInfo:
 def _read(payload: bytes | str, **options) -> bytes:
     data = payload if isinstance(payload, str) else base64.b64encode(payload).decode()
     fake = FakeServer().on("GET", ":read$", reply(200, {"data": data}))
-    return fake.client().read_artifact(RUN, "demo-node-1", "mlpipeline-metrics",
-                                       **options)
+    return fake.client().read_artifact(
+        RUN, "demo-node-1", "mlpipeline-metrics", **options
+    )
 
 
 def test_case27_fixture_is_the_case_payload():
     fixture = (CASES / "traversal_artifact.tgz").read_bytes()
-    assert base64.b64encode(fixture).decode() == (
-        case("27")["server_response"]["body"]["data"])
+    assert (
+        base64.b64encode(fixture).decode()
+        == (case("27")["server_response"]["body"]["data"])
+    )
 
 
 def test_case27_read_artifact_refuses_and_names_run_and_artifact():
@@ -107,7 +110,7 @@ def test_every_unsafe_member_kind_is_refused(member, reason):
 
 
 def test_more_than_one_file_is_refused_with_names():
-    with pytest.raises(kfp_nb.ArtifactError, match="'a'.*'b'"):
+    with pytest.raises(kfp_nb.ArtifactError, match=r"'a'.*'b'"):
         _read(_tar(("a", b"1"), ("b", b"2")))
 
 
@@ -152,4 +155,5 @@ def test_artifact_path_segments_are_quoted():
     fake = FakeServer().on("GET", ".*", reply(200, {"data": ""}))
     fake.client().read_artifact("r/1", "node 1", "a:b")
     assert fake.requests[0].url.raw_path.endswith(
-        b"/runs/r%2F1/nodes/node%201/artifacts/a%3Ab:read")
+        b"/runs/r%2F1/nodes/node%201/artifacts/a%3Ab:read"
+    )

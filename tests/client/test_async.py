@@ -39,13 +39,22 @@ def test_async_iter_runs_follows_pages_and_catches_loops():
     c = case("09")["server_response"]
 
     async def main():
-        fake = FakeServer().on("GET", "/runs",
-                               reply(200, {"runs": [run_body("a")],
-                                           "next_page_token": "t2"}),
-                               reply(200, {"runs": [run_body("b")]}))
-        got = [r.run_id async for r in fake.async_client().iter_runs(filter={
-            "predicates": [{"key": "name", "operation": "EQUALS",
-                            "string_value": "x"}]})]
+        fake = FakeServer().on(
+            "GET",
+            "/runs",
+            reply(200, {"runs": [run_body("a")], "next_page_token": "t2"}),
+            reply(200, {"runs": [run_body("b")]}),
+        )
+        got = [
+            r.run_id
+            async for r in fake.async_client().iter_runs(
+                filter={
+                    "predicates": [
+                        {"key": "name", "operation": "EQUALS", "string_value": "x"}
+                    ]
+                }
+            )
+        ]
         assert fake.params(0)["filter"] == fake.params(1)["filter"]
         looping = FakeServer().on("GET", "/runs", from_case(c[0]), from_case(c[1]))
         with pytest.raises(kfp_nb.PaginationError) as info:
@@ -61,8 +70,9 @@ def test_async_errors_map_the_same_way():
         fake = FakeServer().on("GET", ".*", from_case(case("14")["server_response"]))
         with pytest.raises(kfp_nb.LoginRedirect):
             await fake.async_client().get_run("r")
-        flaky = FakeServer().on("GET", ".*", reply(503, "no healthy upstream"),
-                                reply(200, run_body()))
+        flaky = FakeServer().on(
+            "GET", ".*", reply(503, "no healthy upstream"), reply(200, run_body())
+        )
         assert (await flaky.async_client().get_run("r1")).run_id == "r1"
         assert len(flaky.requests) == 2
 
@@ -88,8 +98,9 @@ def test_async_wait_case21():
 
     async def main():
         fake = FakeServer().on("GET", ".*", from_case(c[2]), from_case(c[3]))
-        run = await fake.async_client().wait(c[3]["body"]["run_id"], timeout=30,
-                                             poll_interval=0)
+        run = await fake.async_client().wait(
+            c[3]["body"]["run_id"], timeout=30, poll_interval=0
+        )
         assert run.state == "CANCELED"
         stuck = FakeServer().on("GET", ".*", from_case(c[2]))
         with pytest.raises(kfp_nb.WaitTimeout, match="CANCELING"):
@@ -108,8 +119,14 @@ def test_async_read_artifact_and_frames():
 
     async def main():
         fake = FakeServer().on("GET", ":read$", reply(200, {"data": data}))
-        fake.on("GET", "/experiments", reply(200, {"experiments": [
-            {"experiment_id": "e1", "display_name": "Default"}]}))
+        fake.on(
+            "GET",
+            "/experiments",
+            reply(
+                200,
+                {"experiments": [{"experiment_id": "e1", "display_name": "Default"}]},
+            ),
+        )
         fake.on("GET", "/runs", reply(200, {"runs": [run_body("a")]}))
         fake.on("GET", "/tasks", reply(501, {"code": 12, "message": "nope"}))
         fake.on("GET", "/runs/a", reply(200, case("04")["server_response"]["body"]))
@@ -154,8 +171,17 @@ def test_async_endpoints_send_the_right_requests():
 
     paths = [p.replace("/pipeline/apis/v2beta1", "") for p in _run(main())]
     assert paths == [
-        "POST /runs", "POST /runs/r1:archive", "POST /runs/r1:unarchive",
-        "POST /runs/r1:terminate", "POST /runs/r1:retry", "DELETE /runs/r1",
-        "POST /tasks", "PATCH /tasks/t1", "GET /tasks/t1", "GET /tasks",
-        "GET /experiments/e1", "GET /experiments", "GET /healthz",
+        "POST /runs",
+        "POST /runs/r1:archive",
+        "POST /runs/r1:unarchive",
+        "POST /runs/r1:terminate",
+        "POST /runs/r1:retry",
+        "DELETE /runs/r1",
+        "POST /tasks",
+        "PATCH /tasks/t1",
+        "GET /tasks/t1",
+        "GET /tasks",
+        "GET /experiments/e1",
+        "GET /experiments",
+        "GET /healthz",
     ]

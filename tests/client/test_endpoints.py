@@ -18,7 +18,9 @@ def test_every_endpoint_request():
     fake.on("GET", "/tasks/t1", reply(200, {"task_id": "t1"}))
     fake.on("GET", "/tasks", reply(200, {"tasks": [{"task_id": "t1"}]}))
     fake.on("GET", "/experiments/e1", reply(200, {"experiment_id": "e1"}))
-    fake.on("GET", "/experiments", reply(200, {"experiments": [{"experiment_id": "e"}]}))
+    fake.on(
+        "GET", "/experiments", reply(200, {"experiments": [{"experiment_id": "e"}]})
+    )
     fake.on("GET", "/healthz", reply(200, {"multi_user": False}))
     fake.on("POST", ".*", reply(200, {}))
     fake.on("DELETE", ".*", reply(200, {}))
@@ -37,14 +39,28 @@ def test_every_endpoint_request():
     assert client.healthz() == {"multi_user": False}
     paths = [p.replace("/pipeline/apis/v2beta1", "") for p in fake.paths()]
     assert paths == [
-        "POST /runs", "GET /runs/r1", "POST /runs/r1:archive",
-        "POST /runs/r1:unarchive", "POST /runs/r1:terminate", "POST /runs/r1:retry",
-        "DELETE /runs/r1", "POST /tasks", "PATCH /tasks/t1", "GET /tasks/t1",
-        "GET /tasks", "GET /experiments/e1", "GET /experiments", "GET /healthz",
+        "POST /runs",
+        "GET /runs/r1",
+        "POST /runs/r1:archive",
+        "POST /runs/r1:unarchive",
+        "POST /runs/r1:terminate",
+        "POST /runs/r1:retry",
+        "DELETE /runs/r1",
+        "POST /tasks",
+        "PATCH /tasks/t1",
+        "GET /tasks/t1",
+        "GET /tasks",
+        "GET /experiments/e1",
+        "GET /experiments",
+        "GET /healthz",
     ]
     assert fake.params(1) == {"view": "FULL"}
     assert json.loads(fake.requests[7].content) == {
-        "run_id": "r1", "display_name": "t", "inputs": {}, "outputs": {}}
+        "run_id": "r1",
+        "display_name": "t",
+        "inputs": {},
+        "outputs": {},
+    }
     assert json.loads(fake.requests[8].content) == {"state": "RUNNING"}
 
 

@@ -24,8 +24,13 @@ def _raises(answer, call=lambda c: c.get_run(RUN), **options):
 def _gateway(code: int, chain: str, short: str | None) -> dict:
     body = {"code": code, "message": chain}
     if short is not None:
-        body["details"] = [{"@type": "type.googleapis.com/google.rpc.Status",
-                            "code": code, "message": short}]
+        body["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.Status",
+                "code": code,
+                "message": short,
+            }
+        ]
     return body
 
 
@@ -60,8 +65,11 @@ def test_message_falls_back_to_top_level_without_details():
 
 
 def test_not_found_names_run_and_hints_at_namespace():
-    body = _gateway(5, f"Failed to get a run: ResourceNotFoundError: Run {RUN} not found",
-                    f"Run {RUN} not found")
+    body = _gateway(
+        5,
+        f"Failed to get a run: ResourceNotFoundError: Run {RUN} not found",
+        f"Run {RUN} not found",
+    )
     error = _raises(reply(404, body))
     text = str(error)
     assert RUN in text and "namespace" in text
@@ -70,8 +78,10 @@ def test_not_found_names_run_and_hints_at_namespace():
 
 def test_head_read_artifact_error_shape():
     body = {"error_message": "artifact not found: <nil>", "error_details": "x"}
-    error = _raises(reply(404, body, {"content-type": "text/plain; charset=utf-8"}),
-                    lambda c: c.read_artifact(RUN, "node-1", "mlpipeline-metrics"))
+    error = _raises(
+        reply(404, body, {"content-type": "text/plain; charset=utf-8"}),
+        lambda c: c.read_artifact(RUN, "node-1", "mlpipeline-metrics"),
+    )
     assert isinstance(error, kfp_nb.NotFound)
     assert error.message == "artifact not found: <nil>"
     assert "node-1" in error.endpoint and "mlpipeline-metrics" in error.endpoint
@@ -87,7 +97,11 @@ def test_case07_token_mismatch_shows_the_servers_sentence():
 
 @pytest.mark.parametrize(
     ("source", "where"),
-    [("argument", "given as token="), ("file", "tokenfile"), ("none", "No credentials")],
+    [
+        ("argument", "given as token="),
+        ("file", "tokenfile"),
+        ("none", "No credentials"),
+    ],
 )
 def test_unauthenticated_hint_names_where_the_token_came_from(
     source, where, tmp_path, monkeypatch
@@ -125,8 +139,12 @@ def test_case13_post_action_is_not_followed_or_resent():
 
 @pytest.mark.parametrize(
     "location",
-    ["https://accounts.example.org/o/oauth2/auth?x=1", "/dex/auth?state=1",
-     "/oauth2/start?rd=%2F", "https://login.other.example/"],
+    [
+        "https://accounts.example.org/o/oauth2/auth?x=1",
+        "/dex/auth?state=1",
+        "/oauth2/start?rd=%2F",
+        "https://login.other.example/",
+    ],
 )
 def test_any_login_or_cross_host_redirect(location):
     error = _raises(reply(302, "<a href='x'>Found</a>", {"location": location}))
@@ -171,8 +189,11 @@ def test_case14_never_an_object_full_of_none(body, require):
     [[1, 2], "null", '"text"', "{not json"],
 )
 def test_json_that_is_not_an_object(body):
-    answer = reply(200, body if isinstance(body, list) else body,
-                   {"content-type": "application/json"})
+    answer = reply(
+        200,
+        body,
+        {"content-type": "application/json"},
+    )
     error = _raises(answer)
     assert isinstance(error, kfp_nb.ResponseFormatError)
     assert "/runs/" in str(error)
@@ -190,19 +211,47 @@ CASE18 = case("18")["server_response"]
 @pytest.mark.parametrize(
     ("answer", "cls", "first_line"),
     [
-        (from_case(CASE18[0]), kfp_nb.NotFound, "Cannot GET /pipeline/apis/v2beta1/runs"),
+        (
+            from_case(CASE18[0]),
+            kfp_nb.NotFound,
+            "Cannot GET /pipeline/apis/v2beta1/runs",
+        ),
         (from_case(CASE18[1]), kfp_nb.ServerError, "upstream request timeout"),
         (from_case(CASE18[2]), kfp_nb.ServerError, '{"error":"upstream connect error'),
-        (reply(503, "no healthy upstream", {"content-type": "text/plain"}),
-         kfp_nb.ServerError, "no healthy upstream"),
-        (reply(503, "upstream connect error or disconnect/reset before headers. "
-               "reset reason: connection failure\n", {"content-type": "text/plain"}),
-         kfp_nb.ServerError, "upstream connect error or disconnect/reset"),
-        (reply(502, "<html><head><title>502 Bad Gateway</title></head><body>"
-               "<center><h1>502 Bad Gateway</h1></center></body></html>",
-               {"content-type": "text/html"}), kfp_nb.ServerError, "502 Bad Gateway"),
-        (reply(401, "<html><title>Error 401 (Unauthorized)!!1</title></html>",
-               {"content-type": "text/html"}), kfp_nb.LoginRedirect, "Unauthorized"),
+        (
+            reply(503, "no healthy upstream", {"content-type": "text/plain"}),
+            kfp_nb.ServerError,
+            "no healthy upstream",
+        ),
+        (
+            reply(
+                503,
+                "upstream connect error or disconnect/reset before headers. "
+                "reset reason: connection failure\n",
+                {"content-type": "text/plain"},
+            ),
+            kfp_nb.ServerError,
+            "upstream connect error or disconnect/reset",
+        ),
+        (
+            reply(
+                502,
+                "<html><head><title>502 Bad Gateway</title></head><body>"
+                "<center><h1>502 Bad Gateway</h1></center></body></html>",
+                {"content-type": "text/html"},
+            ),
+            kfp_nb.ServerError,
+            "502 Bad Gateway",
+        ),
+        (
+            reply(
+                401,
+                "<html><title>Error 401 (Unauthorized)!!1</title></html>",
+                {"content-type": "text/html"},
+            ),
+            kfp_nb.LoginRedirect,
+            "Unauthorized",
+        ),
         (reply(500, ""), kfp_nb.ServerError, "Internal Server Error"),
     ],
 )
@@ -227,8 +276,11 @@ def test_error_excerpt_is_bounded():
 @pytest.mark.parametrize(
     ("exc", "cls", "word"),
     [
-        (httpx.ConnectError("[Errno 111] Connection refused"), kfp_nb.ConnectError,
-         "Connection refused"),
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            kfp_nb.ConnectError,
+            "Connection refused",
+        ),
         (httpx.ConnectTimeout("timed out"), kfp_nb.RequestTimeout, "connecting"),
         (httpx.ReadTimeout("timed out"), kfp_nb.RequestTimeout, "timeout="),
         (httpx.ProxyError("407"), kfp_nb.ConnectError, "proxy"),

@@ -13,14 +13,24 @@ from tests._data import case
 
 from ._mock import FakeServer, reply, run_body
 
-EXPERIMENTS = {"experiments": [{"experiment_id": "e1", "display_name": "Default"},
-                               {"experiment_id": "e2", "display_name": "tuning"}]}
+EXPERIMENTS = {
+    "experiments": [
+        {"experiment_id": "e1", "display_name": "Default"},
+        {"experiment_id": "e2", "display_name": "tuning"},
+    ]
+}
 
 
 def _runs(n: int, start: int = 0) -> list[dict]:
-    return [run_body(f"r{i:03d}", "SUCCEEDED", experiment_id="e2",
-                     runtime_config={"parameters": {"lr": 0.1 * i}})
-            for i in range(start, start + n)]
+    return [
+        run_body(
+            f"r{i:03d}",
+            "SUCCEEDED",
+            experiment_id="e2",
+            runtime_config={"parameters": {"lr": 0.1 * i}},
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def _filter(params: dict) -> dict:
@@ -29,13 +39,23 @@ def _filter(params: dict) -> dict:
 
 def test_runs_compiles_keywords_and_sends_them_on_every_page():
     fake = FakeServer().on("GET", "/experiments", reply(200, EXPERIMENTS))
-    fake.on("GET", "/runs", reply(200, {"runs": _runs(2), "next_page_token": "t2",
-                                        "total_size": 3}),
-            reply(200, {"runs": _runs(1, 2), "total_size": 3}))
-    frame = fake.client().runs(state=["FAILED", "SUCCEEDED"], name_contains="train",
-                               page_size=2, progress=False)
-    assert list(frame["run_id"] if "run_id" in frame else frame.index) == [
-        "r000", "r001", "r002"]
+    fake.on(
+        "GET",
+        "/runs",
+        reply(200, {"runs": _runs(2), "next_page_token": "t2", "total_size": 3}),
+        reply(200, {"runs": _runs(1, 2), "total_size": 3}),
+    )
+    frame = fake.client().runs(
+        state=["FAILED", "SUCCEEDED"],
+        name_contains="train",
+        page_size=2,
+        progress=False,
+    )
+    assert list(frame["run_id"]) == [
+        "r000",
+        "r001",
+        "r002",
+    ]
     assert set(frame["experiment_name"]) == {"tuning"}
     runs_requests = [r for r in fake.requests if r.url.path.endswith("/runs")]
     first, second = (dict(r.url.params) for r in runs_requests)
@@ -70,7 +90,9 @@ def test_case03_empty_listing_gives_an_empty_frame_with_the_schema():
 
 def test_case01_running_run_has_no_finish_in_the_frame():
     fake = FakeServer().on("GET", "/experiments", reply(200, {}))
-    fake.on("GET", "/runs", reply(200, {"runs": [case("01")["server_response"]["body"]]}))
+    fake.on(
+        "GET", "/runs", reply(200, {"runs": [case("01")["server_response"]["body"]]})
+    )
     frame = fake.client().runs()
     assert frame["finished_at"].isna().all() and frame["duration"].isna().all()
 
@@ -95,9 +117,12 @@ def test_missing_experiments_api_still_gives_runs(caplog):
 @pytest.mark.parametrize("progress", [None, True])
 def test_progress_bar_on_multi_page_listings(progress, capsys):
     fake = FakeServer().on("GET", "/experiments", reply(200, {}))
-    fake.on("GET", "/runs", reply(200, {"runs": _runs(2), "next_page_token": "t",
-                                        "total_size": 4}),
-            reply(200, {"runs": _runs(2, 2), "total_size": 4}))
+    fake.on(
+        "GET",
+        "/runs",
+        reply(200, {"runs": _runs(2), "next_page_token": "t", "total_size": 4}),
+        reply(200, {"runs": _runs(2, 2), "total_size": 4}),
+    )
     fake.client().runs(page_size=2, progress=progress)
     assert "4/4" in capsys.readouterr().err
 
@@ -110,10 +135,25 @@ def test_no_progress_bar_for_one_page(capsys):
 
 
 def test_tasks_from_the_tasks_api():
-    fake = FakeServer().on("GET", "/tasks", reply(200, {"tasks": [
-        {"task_id": "t1", "run_id": "r1", "name": "train", "state": "SUCCEEDED"}]}))
+    fake = FakeServer().on(
+        "GET",
+        "/tasks",
+        reply(
+            200,
+            {
+                "tasks": [
+                    {
+                        "task_id": "t1",
+                        "run_id": "r1",
+                        "name": "train",
+                        "state": "SUCCEEDED",
+                    }
+                ]
+            },
+        ),
+    )
     frame = fake.client().tasks("r1")
-    assert list(frame["task_id"] if "task_id" in frame else frame.index) == ["t1"]
+    assert list(frame["task_id"]) == ["t1"]
     assert fake.params()["run_id"] == "r1"
 
 

@@ -9,8 +9,9 @@ import pytest
 import kfp_nb
 from kfp_nb import _states
 
-FAILED_ONLY = {"predicates": [{"key": "state", "operation": "EQUALS",
-                               "string_value": "FAILED"}]}
+FAILED_ONLY = {
+    "predicates": [{"key": "state", "operation": "EQUALS", "string_value": "FAILED"}]
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,9 @@ def _spec(name: str | None = None) -> dict:
 
 
 def _new_run(client: kfp_nb.Client, name: str = "live") -> kfp_nb.Run:
-    return client.create_run(display_name=name, pipeline_spec=_spec(),
-                             parameters={"learning_rate": 0.05})
+    return client.create_run(
+        display_name=name, pipeline_spec=_spec(), parameters={"learning_rate": 0.05}
+    )
 
 
 def test_health_and_experiments(demo):
@@ -51,8 +53,9 @@ def test_iter_runs_to_the_end_across_pages(demo):
 def test_iter_runs_with_a_filter_and_sort_across_pages(demo):
     total = demo.list_runs(filter=FAILED_ONLY, page_size=1).total_size
     assert total > 3
-    runs = list(demo.iter_runs(filter=FAILED_ONLY, sort_by="created_at desc",
-                               page_size=3))
+    runs = list(
+        demo.iter_runs(filter=FAILED_ONLY, sort_by="created_at desc", page_size=3)
+    )
     assert len(runs) == total and {r.state for r in runs} == {"FAILED"}
     stamps = [r.created_at for r in runs]
     assert stamps == sorted(stamps, reverse=True)
@@ -75,13 +78,23 @@ def test_errors_from_the_real_server(demo):
     with pytest.raises(kfp_nb.InvalidArgument, match="greater than 0"):
         demo.list_runs(page_size=-1)
     with pytest.raises(kfp_nb.InvalidArgument, match="unrecognized field"):
-        demo.list_runs(filter={"predicates": [{"key": "foo", "operation": "EQUALS",
-                                               "string_value": "x"}]})
+        demo.list_runs(
+            filter={
+                "predicates": [
+                    {"key": "foo", "operation": "EQUALS", "string_value": "x"}
+                ]
+            }
+        )
 
 
 def test_read_artifact_of_a_demo_run(demo):
-    for run in demo.iter_runs(filter={"predicates": [
-            {"key": "state", "operation": "EQUALS", "string_value": "SUCCEEDED"}]}):
+    for run in demo.iter_runs(
+        filter={
+            "predicates": [
+                {"key": "state", "operation": "EQUALS", "string_value": "SUCCEEDED"}
+            ]
+        }
+    ):
         for task in demo.iter_tasks(run_id=run.run_id):
             for key, artifact in task.output_artifacts:
                 if artifact.uri and task.state == "SUCCEEDED":
@@ -96,10 +109,12 @@ def test_create_get_list_delete(client):
     assert run.state == "PENDING" and run.finished_at is None
     got = client.get_run(run.run_id)
     assert got.display_name == "訓練 🚀 <b>x</b>" and got.parameters == {
-        "learning_rate": 0.05}
+        "learning_rate": 0.05
+    }
     assert [r.run_id for r in client.iter_runs()] == [run.run_id]
-    assert client.runs(name_contains="訓練", progress=False)["display_name"].tolist() == [
-        "訓練 🚀 <b>x</b>"]
+    assert client.runs(name_contains="訓練", progress=False)[
+        "display_name"
+    ].tolist() == ["訓練 🚀 <b>x</b>"]
     client.delete_run(run.run_id)
     with pytest.raises(kfp_nb.NotFound):
         client.get_run(run.run_id)
@@ -157,8 +172,9 @@ def test_retry_is_refused_for_a_running_run(client):
 
 def test_tasks_endpoints_and_frame(client):
     run = _new_run(client)
-    created = client.create_task({"run_id": run.run_id, "display_name": "manual",
-                                  "state": "RUNNING"})
+    created = client.create_task(
+        {"run_id": run.run_id, "display_name": "manual", "state": "RUNNING"}
+    )
     assert created.task_id and created.run_id == run.run_id
     assert client.get_task(created.task_id).display_name == "manual"
     updated = client.update_task(created.task_id, {"state": "SUCCEEDED"})

@@ -10,7 +10,9 @@ from tests._data import case
 
 from ._mock import FakeServer, from_case, reply, run_body
 
-FLT = {"predicates": [{"key": "state", "operation": "EQUALS", "string_value": "FAILED"}]}
+FLT = {
+    "predicates": [{"key": "state", "operation": "EQUALS", "string_value": "FAILED"}]
+}
 
 
 def _strict_server(pages: list[dict]) -> FakeServer:
@@ -36,8 +38,9 @@ def test_case07_two_pages_with_the_same_filter_and_sort():
     first, last = c["server_response"][0]["body"], c["server_response"][2]["body"]
     first = {**first, "next_page_token": "opaque-token-page-2"}
     fake = _strict_server([first, last])
-    runs = list(fake.client().iter_runs(filter=FLT, sort_by="created_at desc",
-                                        page_size=20))
+    runs = list(
+        fake.client().iter_runs(filter=FLT, sort_by="created_at desc", page_size=20)
+    )
     assert [r.run_id[-2:] for r in runs] == ["16", "17"]
     one, two = fake.params(0), fake.params(1)
     assert two["page_token"] == "opaque-token-page-2"
@@ -47,9 +50,12 @@ def test_case07_two_pages_with_the_same_filter_and_sort():
 
 def test_token_with_base64_characters_is_percent_encoded():
     token = "eyJTb3J0Ijo+/x=="
-    fake = FakeServer().on("GET", "/runs", reply(200, {"runs": [run_body("a")],
-                                                       "next_page_token": token}),
-                           reply(200, {"runs": [run_body("b")]}))
+    fake = FakeServer().on(
+        "GET",
+        "/runs",
+        reply(200, {"runs": [run_body("a")], "next_page_token": token}),
+        reply(200, {"runs": [run_body("b")]}),
+    )
     assert len(list(fake.client().iter_runs())) == 2
     assert b"page_token=eyJTb3J0Ijo%2B%2Fx%3D%3D" in fake.requests[1].url.query
 
@@ -57,7 +63,8 @@ def test_token_with_base64_characters_is_percent_encoded():
 def test_mismatch_on_a_later_page_is_retried_with_the_token_alone():
     # A real server can call an identical numeric filter different (SEMANTICS §5).
     fake = FakeServer().on(
-        "GET", "/runs",
+        "GET",
+        "/runs",
         reply(200, {"runs": [run_body("a")], "next_page_token": "t2"}),
         from_case(case("07")["server_response"][1]),
         reply(200, {"runs": [run_body("b")], "next_page_token": "t3"}),
@@ -82,7 +89,8 @@ def test_case09_repeated_token_stops_with_rows_attached():
 
 def test_a_cycle_of_tokens_is_caught_too():
     fake = FakeServer().on(
-        "GET", "/runs",
+        "GET",
+        "/runs",
         reply(200, {"runs": [run_body("a")], "next_page_token": "A"}),
         reply(200, {"runs": [run_body("b")], "next_page_token": "B"}),
         reply(200, {"runs": [run_body("c")], "next_page_token": "A"}),
@@ -96,7 +104,9 @@ def test_max_pages_caps_a_server_minting_tokens_forever():
     counter = iter(range(10**6))
 
     def endless(request):
-        return reply(200, {"runs": [run_body()], "next_page_token": f"t{next(counter)}"})
+        return reply(
+            200, {"runs": [run_body()], "next_page_token": f"t{next(counter)}"}
+        )
 
     fake = FakeServer().on("GET", "/runs", endless)
     with pytest.raises(kfp_nb.PaginationError, match="max_pages=5"):
@@ -106,15 +116,17 @@ def test_max_pages_caps_a_server_minting_tokens_forever():
 
 @pytest.mark.parametrize("token", ["", None])
 def test_empty_token_ends_the_listing(token):
-    fake = FakeServer().on("GET", "/runs", reply(200, {"runs": [run_body()],
-                                                       "next_page_token": token}))
+    fake = FakeServer().on(
+        "GET", "/runs", reply(200, {"runs": [run_body()], "next_page_token": token})
+    )
     assert len(list(fake.client().iter_runs())) == 1
     assert len(fake.requests) == 1
 
 
 def test_failure_mid_listing_says_how_far_it_got():
     fake = FakeServer().on(
-        "GET", "/runs",
+        "GET",
+        "/runs",
         reply(200, {"runs": [run_body("a"), run_body("b")], "next_page_token": "t2"}),
         reply(200, {"runs": [run_body("c")], "next_page_token": "t3"}),
         reply(500, {"code": 13, "message": "db gone"}),
@@ -136,7 +148,8 @@ def test_failure_on_the_first_page_is_the_plain_error():
 
 def test_iter_tasks_follows_pages_with_the_run_id():
     fake = FakeServer().on(
-        "GET", "/tasks",
+        "GET",
+        "/tasks",
         reply(200, {"tasks": [{"task_id": "t1"}], "next_page_token": "p2"}),
         reply(200, {"tasks": [{"task_id": "t2"}]}),
     )
@@ -148,7 +161,11 @@ def test_iter_tasks_follows_pages_with_the_run_id():
 def test_list_runs_passes_every_option():
     fake = FakeServer().on("GET", "/runs", reply(200, {}))
     fake.client(namespace="team-a").list_runs(
-        experiment_id="e", page_token="t", page_size=7, sort_by="name", view="FULL",
+        experiment_id="e",
+        page_token="t",
+        page_size=7,
+        sort_by="name",
+        view="FULL",
         filter='{"predicates":[]}',
     )
     params = fake.params()

@@ -49,8 +49,14 @@ def test_case02_every_state_loads_and_unknown_values_are_kept():
     fake = FakeServer().on("GET", ".*", reply(200, body))
     page = fake.client().list_runs(page_size=10)
     states = [r.state for r in page.runs]
-    assert states == ["PAUSED", "CANCELING", "CANCELED", "RUNTIME_STATE_UNSPECIFIED",
-                      "ARCHIVING_SOMEDAY", None]
+    assert states == [
+        "PAUSED",
+        "CANCELING",
+        "CANCELED",
+        "RUNTIME_STATE_UNSPECIFIED",
+        "ARCHIVING_SOMEDAY",
+        None,
+    ]
     assert [r.is_final for r in page.runs] == [False, False, True, False, False, False]
     assert page.total_size == 6
 
@@ -108,7 +114,8 @@ def test_case38_html_and_unicode_survive_the_round_trip():
     fake = FakeServer().on("POST", "/runs", reply(200, c["server_response"]["body"]))
     body = c["request"]["body"]
     run = fake.client().create_run(
-        display_name=body["display_name"], description=body["description"],
+        display_name=body["display_name"],
+        description=body["description"],
         pipeline_version_reference=body["pipeline_version_reference"],
     )
     assert run.display_name == body["display_name"]
@@ -119,8 +126,11 @@ def test_case38_html_and_unicode_survive_the_round_trip():
 
 def test_case38_unicode_filter_is_encoded_for_the_double_decode():
     fake = FakeServer().on("GET", ".*", reply(200, {}))
-    flt = {"predicates": [{"key": "name", "operation": "IS_SUBSTRING",
-                           "string_value": "訓練 50% a+b"}]}
+    flt = {
+        "predicates": [
+            {"key": "name", "operation": "IS_SUBSTRING", "string_value": "訓練 50% a+b"}
+        ]
+    }
     fake.client().list_runs(filter=flt)
     raw = fake.params()["filter"]  # after httpx's one level of decoding
     assert json.loads(unquote(raw)) == flt  # the server's second decode
@@ -134,12 +144,19 @@ def test_unknown_fields_are_kept():
 def test_create_run_body_from_keywords_and_models():
     fake = FakeServer().on("POST", "/runs", reply(200, run_body("new")))
     client = fake.client()
-    client.create_run(display_name="r", pipeline_spec={"root": {}},
-                      parameters={"lr": 0.1}, experiment_id="e9")
+    client.create_run(
+        display_name="r",
+        pipeline_spec={"root": {}},
+        parameters={"lr": 0.1},
+        experiment_id="e9",
+    )
     sent = json.loads(fake.requests[-1].content)
-    assert sent == {"display_name": "r", "pipeline_spec": {"root": {}},
-                    "runtime_config": {"parameters": {"lr": 0.1}},
-                    "experiment_id": "e9"}
+    assert sent == {
+        "display_name": "r",
+        "pipeline_spec": {"root": {}},
+        "runtime_config": {"parameters": {"lr": 0.1}},
+        "experiment_id": "e9",
+    }
     client.create_run(kfp_nb.Run(display_name="m", pipeline_spec={"x": 1}))
     assert json.loads(fake.requests[-1].content)["display_name"] == "m"
     with pytest.raises(TypeError):

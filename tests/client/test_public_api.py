@@ -23,26 +23,59 @@ def test_exported_classes_claim_the_package():
 
 
 def test_core_names_are_exported():
-    for name in ["Client", "AsyncClient", "Run", "Task", "Experiment", "Artifact",
-                 "RunPage", "TaskPage", "KFPError", "APIError", "NotFound",
-                 "LoginRedirect", "PaginationError", "ArtifactError", "WaitTimeout",
-                 "ActionUnconfirmed"]:
+    for name in [
+        "Client",
+        "AsyncClient",
+        "Run",
+        "Task",
+        "Experiment",
+        "Artifact",
+        "RunPage",
+        "TaskPage",
+        "KFPError",
+        "APIError",
+        "NotFound",
+        "LoginRedirect",
+        "PaginationError",
+        "ArtifactError",
+        "WaitTimeout",
+        "ActionUnconfirmed",
+    ]:
         assert name in kfp_nb.__all__
 
 
 def test_import_does_not_load_pandas_or_tqdm():
     code = "import sys, kfp_nb; print('pandas' in sys.modules, 'tqdm' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False False"
 
 
 def test_every_endpoint_method_exists_on_both_clients():
-    names = ["create_run", "get_run", "list_runs", "delete_run", "archive_run",
-             "unarchive_run", "terminate_run", "retry_run", "read_artifact",
-             "create_task", "get_task", "list_tasks", "update_task",
-             "get_experiment", "list_experiments", "healthz", "iter_runs",
-             "iter_tasks", "wait", "runs", "tasks"]
+    names = [
+        "create_run",
+        "get_run",
+        "list_runs",
+        "delete_run",
+        "archive_run",
+        "unarchive_run",
+        "terminate_run",
+        "retry_run",
+        "read_artifact",
+        "create_task",
+        "get_task",
+        "list_tasks",
+        "update_task",
+        "get_experiment",
+        "list_experiments",
+        "healthz",
+        "iter_runs",
+        "iter_tasks",
+        "wait",
+        "runs",
+        "tasks",
+    ]
     for name in names:
         assert callable(getattr(kfp_nb.Client, name))
         assert callable(getattr(kfp_nb.AsyncClient, name))

@@ -17,8 +17,11 @@ RUN = "9d0c1e7a-0000-4000-8000-000000000027"
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 def test_get_retries_gateway_errors_then_succeeds(status):
-    flaky = reply(status, "no healthy upstream", {"content-type": "text/plain",
-                                                  "retry-after": "2"})
+    flaky = reply(
+        status,
+        "no healthy upstream",
+        {"content-type": "text/plain", "retry-after": "2"},
+    )
     fake = FakeServer().on("GET", "/runs", flaky, from_case(C20[2]))
     page = fake.client().list_runs()
     assert page.runs[0].run_id == RUN
@@ -26,8 +29,9 @@ def test_get_retries_gateway_errors_then_succeeds(status):
 
 
 def test_get_retries_connect_errors():
-    fake = FakeServer().on("GET", ".*", httpx.ConnectError("refused"),
-                           reply(200, run_body()))
+    fake = FakeServer().on(
+        "GET", ".*", httpx.ConnectError("refused"), reply(200, run_body())
+    )
     assert fake.client().get_run("r1").run_id == "r1"
     assert len(fake.requests) == 2
 
@@ -62,10 +66,12 @@ def test_case20_retry_500_is_sent_once_with_the_message_verbatim():
     assert "does not allow retries: workflow cannot be retried" in info.value.message
 
 
-@pytest.mark.parametrize("action", ["archive", "unarchive", "terminate", "retry",
-                                    "delete"])
-@pytest.mark.parametrize("answer", [reply(503, "no healthy upstream"),
-                                    httpx.ConnectError("refused")])
+@pytest.mark.parametrize(
+    "action", ["archive", "unarchive", "terminate", "retry", "delete"]
+)
+@pytest.mark.parametrize(
+    "answer", [reply(503, "no healthy upstream"), httpx.ConnectError("refused")]
+)
 def test_actions_are_never_resent(action, answer):
     fake = FakeServer().on("POST", ".*", answer).on("DELETE", ".*", answer)
     with pytest.raises(kfp_nb.KFPError):
@@ -94,14 +100,17 @@ def _as_reply(value):
 
 
 @pytest.mark.parametrize("action", sorted(OBSERVED))
-@pytest.mark.parametrize("exc", [httpx.ReadTimeout("slow"),
-                                 httpx.RemoteProtocolError("closed")])
+@pytest.mark.parametrize(
+    "exc", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("closed")]
+)
 def test_ambiguous_action_confirmed_by_reading_the_run(action, exc):
     fake = FakeServer().on("POST", ".*", exc).on("DELETE", ".*", exc)
     fake.on("GET", ".*", _as_reply(OBSERVED[action]))
     assert getattr(fake.client(), f"{action}_run")(RUN) is None
     assert [p.split()[0] for p in fake.paths()] == [
-        "DELETE" if action == "delete" else "POST", "GET"]
+        "DELETE" if action == "delete" else "POST",
+        "GET",
+    ]
 
 
 @pytest.mark.parametrize("action", sorted(NOT_OBSERVED))

@@ -27,8 +27,14 @@ def _clean_env(monkeypatch):
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("https://kubeflow.example.com/pipeline", "https://kubeflow.example.com/pipeline"),
-        ("https://kubeflow.example.com/pipeline/", "https://kubeflow.example.com/pipeline"),
+        (
+            "https://kubeflow.example.com/pipeline",
+            "https://kubeflow.example.com/pipeline",
+        ),
+        (
+            "https://kubeflow.example.com/pipeline/",
+            "https://kubeflow.example.com/pipeline",
+        ),
         ("kubeflow.example.com/pipeline", "https://kubeflow.example.com/pipeline"),
         ("localhost:8888", "http://localhost:8888"),
         ("127.0.0.1:8080", "http://127.0.0.1:8080"),
@@ -113,9 +119,14 @@ def test_token_argument_wins_over_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("cookies", "header"),
     [
-        (f"oauth2_proxy_kubeflow={COOKIE_VALUE}", f"oauth2_proxy_kubeflow={COOKIE_VALUE}"),
-        ({"authservice_session": COOKIE_VALUE, "b": "2"},
-         f"authservice_session={COOKIE_VALUE}; b=2"),
+        (
+            f"oauth2_proxy_kubeflow={COOKIE_VALUE}",
+            f"oauth2_proxy_kubeflow={COOKIE_VALUE}",
+        ),
+        (
+            {"authservice_session": COOKIE_VALUE, "b": "2"},
+            f"authservice_session={COOKIE_VALUE}; b=2",
+        ),
     ],
 )
 def test_cookies_as_text_or_dict(cookies, header):
@@ -132,8 +143,12 @@ def test_extra_headers_are_sent():
 
 def test_repr_shows_host_namespace_and_token_presence_only(tmp_path, monkeypatch):
     assert "no token" in repr(kfp_nb.Client("https://x"))
-    client = kfp_nb.Client("https://x/pipeline", token=SECRET, namespace="team-a",
-                           cookies={"s": COOKIE_VALUE})
+    client = kfp_nb.Client(
+        "https://x/pipeline",
+        token=SECRET,
+        namespace="team-a",
+        cookies={"s": COOKIE_VALUE},
+    )
     text = repr(client)
     assert "https://x/pipeline" in text and "team-a" in text
     assert "token" in text and "cookie" in text
@@ -160,8 +175,11 @@ def _everything(exc: BaseException) -> str:
     [
         reply(401, {"code": 16, "message": f"invalid bearer token {SECRET}"}),
         reply(403, {"code": 7, "message": f"cookie {COOKIE_VALUE} denied"}),
-        reply(200, "<html><title>Log in</title><input type=password></html>",
-              {"content-type": "text/html"}),
+        reply(
+            200,
+            "<html><title>Log in</title><input type=password></html>",
+            {"content-type": "text/html"},
+        ),
         reply(500, f"oops Bearer {SECRET}", {"content-type": "text/plain"}),
         httpx.ConnectError("[Errno 111] Connection refused"),
         httpx.ReadTimeout("timed out"),
@@ -186,7 +204,9 @@ def test_one_info_line_per_exchange_without_secrets(caplog):
     records = [r for r in caplog.records if r.name == "kfp_nb"]
     assert len(records) == 1
     line = records[0].getMessage()
-    assert line.startswith("GET https://kubeflow.example.com/pipeline/apis/v2beta1/runs")
+    assert line.startswith(
+        "GET https://kubeflow.example.com/pipeline/apis/v2beta1/runs"
+    )
     assert line.endswith("-> 200")
     assert SECRET not in caplog.text
 

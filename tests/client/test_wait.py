@@ -46,9 +46,18 @@ def test_every_final_state_returns_at_once(state):
     assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize("state", ["PENDING", "RUNNING", "PAUSED", "CANCELING",
-                                   "RUNTIME_STATE_UNSPECIFIED", "ARCHIVING_SOMEDAY",
-                                   None])
+@pytest.mark.parametrize(
+    "state",
+    [
+        "PENDING",
+        "RUNNING",
+        "PAUSED",
+        "CANCELING",
+        "RUNTIME_STATE_UNSPECIFIED",
+        "ARCHIVING_SOMEDAY",
+        None,
+    ],
+)
 def test_non_final_and_unknown_states_keep_waiting(state):
     body = run_body("r")
     body.pop("state")
@@ -71,8 +80,12 @@ def test_unknown_state_is_reported_once(caplog):
 def test_several_runs_in_order_and_only_unfinished_are_polled():
     fake = FakeServer()
     fake.on("GET", "/runs/a", reply(200, run_body("a", "SUCCEEDED")))
-    fake.on("GET", "/runs/b", reply(200, run_body("b", "RUNNING")),
-            reply(200, run_body("b", "FAILED")))
+    fake.on(
+        "GET",
+        "/runs/b",
+        reply(200, run_body("b", "RUNNING")),
+        reply(200, run_body("b", "FAILED")),
+    )
     runs = fake.client().wait(iter(["b", "a"]), timeout=30, poll_interval=0)
     assert [(r.run_id, r.state) for r in runs] == [("b", "FAILED"), ("a", "SUCCEEDED")]
     assert [p.rsplit("/", 1)[-1] for p in fake.paths()] == ["b", "a", "b"]
