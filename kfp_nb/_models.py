@@ -374,7 +374,10 @@ def to_wire(model: _Wire) -> dict[str, Any]:
     for name, value in values.items():
         always = name in cls._always
         if name in cls._free:
-            if value or always:
+            # A set google.protobuf.Value is written even when it is 0, false
+            # or "" (only an empty Struct/list counts as unset).
+            scalar = value is not None and not isinstance(value, (dict, list))
+            if value or always or scalar:
                 out[name] = value
         elif isinstance(value, _Wire):
             dumped = to_wire(value)
