@@ -50,6 +50,8 @@ _AMBIGUOUS = (
     httpx.WriteError,
 )
 _NAMES_TTL = 30.0
+#: Builds a listing request from a page token; ``full`` adds filter and sort.
+_Maker = Callable[[str | None, bool], "_Call"]
 _MAX_PAGES = 100_000
 
 
@@ -357,6 +359,76 @@ class _BaseClient:
             filter=filter,
         )
         return _Call("GET", f"{API}/experiments", params)
+
+    # Listings: ``self._pages`` is a generator in Client, an async one in
+    # AsyncClient, so one definition serves both shells.
+
+    def _pages(self, make: _Maker, key: str, max_pages: int) -> Any:
+        raise NotImplementedError
+
+    def _run_pages(
+        self,
+        *,
+        namespace: str | None,
+        experiment_id: str | None,
+        sort_by: str | None,
+        filter: Any,
+        page_size: int | None,
+        view: str | None,
+        max_pages: int,
+    ) -> Any:
+        """Raw pages of ListRuns; the filter text is built once for all pages."""
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_runs_call(
+                namespace=namespace,
+                experiment_id=experiment_id,
+                page_token=token,
+                page_size=page_size,
+                sort_by=sort_by if full else None,
+                filter=text if full else None,
+                view=view,
+            )
+
+        return self._pages(make, "runs", max_pages)
+
+    def _task_pages(
+        self,
+        *,
+        run_id: str | None,
+        parent_id: str | None,
+        filter: Any,
+        order_by: str | None,
+        page_size: int | None,
+        max_pages: int,
+    ) -> Any:
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_tasks_call(
+                run_id=run_id,
+                parent_id=parent_id,
+                namespace=None,
+                page_token=token,
+                page_size=page_size,
+                filter=text if full else None,
+                order_by=order_by if full else None,
+            )
+
+        return self._pages(make, "tasks", max_pages)
+
+    def _experiment_pages(self, namespace: str | None) -> Any:
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_experiments_call(
+                namespace=namespace,
+                page_token=token,
+                page_size=200,
+                sort_by=None,
+                filter=None,
+            )
+
+        return self._pages(make, "experiments", _MAX_PAGES)
 
     # Response handling ----------------------------------------------------
 
@@ -777,7 +849,7 @@ class Client(_BaseClient):
     # Pages ----------------------------------------------------------------
 
     def _pages(
-        self, make: Callable[[str | None, bool], _Call], key: str, max_pages: int
+        self, make: _Maker, key: str, max_pages: int
     ) -> Iterator[tuple[list[dict[str, Any]], _Pager]]:
         """Raw pages of a listing; every page re-sends the same filter and sort."""
         call = make(None, True)
@@ -797,24 +869,6 @@ class Client(_BaseClient):
             if pager.token is None:
                 return
             call = make(pager.token, not pager.bare)
-
-    def _run_pages(
-        self, *, namespace, experiment_id, sort_by, filter, page_size, view, max_pages
-    ):
-        text = _filter_text(filter)
-
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_runs_call(
-                namespace=namespace,
-                experiment_id=experiment_id,
-                page_token=token,
-                page_size=page_size,
-                sort_by=sort_by if full else None,
-                filter=text if full else None,
-                view=view,
-            )
-
-        return self._pages(make, "runs", max_pages)
 
     def iter_runs(
         self,
@@ -841,22 +895,6 @@ class Client(_BaseClient):
         for items, _ in pages:
             for item in items:
                 yield self._model(Run, call, item)
-
-    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size, max_pages):
-        text = _filter_text(filter)
-
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_tasks_call(
-                run_id=run_id,
-                parent_id=parent_id,
-                namespace=None,
-                page_token=token,
-                page_size=page_size,
-                filter=text if full else None,
-                order_by=order_by if full else None,
-            )
-
-        return self._pages(make, "tasks", max_pages)
 
     def iter_tasks(
         self,
@@ -927,21 +965,9 @@ class Client(_BaseClient):
         if cached is not None:
             return cached
 
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_experiments_call(
-                namespace=namespace,
-                page_token=token,
-                page_size=200,
-                sort_by=None,
-                filter=None,
-            )
-
         try:
-            rows = [
-                e
-                for items, _ in self._pages(make, "experiments", _MAX_PAGES)
-                for e in items
-            ]
+            pages = self._experiment_pages(namespace)
+            rows = [e for items, _ in pages for e in items]
         except _errors.KFPError as exc:
             logger.warning("experiment names unavailable: %s", exc)
             return {}
@@ -1331,24 +1357,6 @@ class AsyncClient(_BaseClient):
                 return
             call = make(pager.token, not pager.bare)
 
-    def _run_pages(
-        self, *, namespace, experiment_id, sort_by, filter, page_size, view, max_pages
-    ):
-        text = _filter_text(filter)
-
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_runs_call(
-                namespace=namespace,
-                experiment_id=experiment_id,
-                page_token=token,
-                page_size=page_size,
-                sort_by=sort_by if full else None,
-                filter=text if full else None,
-                view=view,
-            )
-
-        return self._pages(make, "runs", max_pages)
-
     async def iter_runs(
         self,
         *,
@@ -1373,22 +1381,6 @@ class AsyncClient(_BaseClient):
         async for items, _ in pages:
             for item in items:
                 yield self._model(Run, call, item)
-
-    def _task_pages(self, *, run_id, parent_id, filter, order_by, page_size, max_pages):
-        text = _filter_text(filter)
-
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_tasks_call(
-                run_id=run_id,
-                parent_id=parent_id,
-                namespace=None,
-                page_token=token,
-                page_size=page_size,
-                filter=text if full else None,
-                order_by=order_by if full else None,
-            )
-
-        return self._pages(make, "tasks", max_pages)
 
     async def iter_tasks(
         self,
@@ -1450,18 +1442,9 @@ class AsyncClient(_BaseClient):
         if cached is not None:
             return cached
 
-        def make(token: str | None, full: bool) -> _Call:
-            return self._list_experiments_call(
-                namespace=namespace,
-                page_token=token,
-                page_size=200,
-                sort_by=None,
-                filter=None,
-            )
-
         rows: list[dict[str, Any]] = []
         try:
-            async for items, _ in self._pages(make, "experiments", _MAX_PAGES):
+            async for items, _ in self._experiment_pages(namespace):
                 rows.extend(items)
         except _errors.KFPError as exc:
             logger.warning("experiment names unavailable: %s", exc)
