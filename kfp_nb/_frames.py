@@ -16,9 +16,11 @@ Rules shared by every frame:
 - **Times**: ``datetime64[ns, UTC]``, all parsed with one rule,
   ``pd.to_datetime(values, utc=True, format="ISO8601")``: any RFC 3339 offset is
   converted to UTC, a string without a zone is taken as UTC, nanoseconds are
-  kept, and the epoch instant, ``""`` and ``None`` become ``NaT``. Python
-  ``datetime`` objects are accepted too (naive = UTC). Anything else raises
-  ``ValueError`` naming the column, the row's id and the value.
+  kept, and the "not set" forms become ``NaT``: the epoch instant in any
+  spelling, Go's zero time ``0001-01-01T00:00:00Z``, ``""`` and ``None``.
+  Python ``datetime`` objects are accepted too (naive = UTC). Anything else,
+  or a time outside 1677–2262, raises ``ValueError`` naming the column, the
+  row's id and the value.
 - **States**: categoricals whose categories are the known states (from
   :mod:`kfp_nb._states`, in their order) followed by any unknown value seen,
   sorted, so the dtype does not depend on row order and a new server state is
@@ -154,7 +156,28 @@ _PR_ONLY_FIELDS = (
     "status_metadata",
     "cache_fingerprint",
 )
+#: Fields copied as sent, and the columns computed from several fields.
+_RUN_FIELDS = (
+    "run_id", "display_name", "experiment_id", "state", "storage_state",
+    "created_at", "scheduled_at", "finished_at", "recurring_run_id",
+    "description", "service_account", "namespace",
+)
+_RUN_DERIVED = ("started_at", "pipeline_id", "pipeline_version_id", "error")
+_RUN_TAIL = (
+    "pipeline_id", "pipeline_version_id", "recurring_run_id", "error",
+    "description", "service_account",
+)
+_TASK_FIELDS = (
+    "task_id", "run_id", "parent_task_id", "name", "display_name", "state",
+    "create_time", "end_time", "cache_fingerprint", "scope_path", "execution_id",
+)
+_TASK_DERIVED = (
+    "type", "start_time", "error", "pod_names", "child_task_ids", "inputs", "outputs",
+)
 _EPOCH = pd.Timestamp(0, tz="UTC")
+_GO_ZERO = datetime(1, 1, 1)
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 _TIME_DTYPE = "datetime64[ns, UTC]"
 
 
@@ -168,13 +191,7 @@ def runs_frame(
 ) -> pd.DataFrame:
     """One row per run: the columns of :data:`RUN_COLUMNS`, then ``param.*``."""
     cols: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "run_id", "display_name", "experiment_id", "state", "storage_state",
-            "created_at", "scheduled_at", "started_at", "finished_at",
-            "pipeline_id", "pipeline_version_id", "recurring_run_id", "error",
-            "description", "service_account", "namespace",
-        )
+        name: [] for name in (*_RUN_FIELDS, *_RUN_DERIVED)
     }
     params: dict[str, tuple[list[int], list[Any]]] = {}
     for row, raw in enumerate(runs):
@@ -192,13 +209,10 @@ def runs_frame(
 
 def _collect_run(run: Mapping[str, Any], cols: dict[str, list[Any]]) -> None:
     get = run.get
-    for name in (
-        "run_id", "display_name", "experiment_id", "state", "storage_state",
-        "created_at", "scheduled_at", "finished_at", "recurring_run_id",
-        "description", "service_account", "namespace",
-    ):
+    for name in _RUN_FIELDS:
         cols[name].append(get(name))
-    ref = get("pipeline_version_reference") or get("pipeline_reference") or {}
+    ref = get("pipeline_version_reference") or get("pipeline_reference")
+    ref = ref if isinstance(ref, dict) else {}
     cols["pipeline_id"].append(ref.get("pipeline_id"))
     cols["pipeline_version_id"].append(
         ref.get("pipeline_version_id") or get("pipeline_version_id")
@@ -233,7 +247,7 @@ def _build_runs(
     out["duration"] = _duration(
         out["finished_at"], out["started_at"], out["created_at"]
     )
-    for name in RUN_COLUMNS[11:]:
+    for name in _RUN_TAIL:
         out[name] = _text(cols[name])
     if any(v is not None and v != "" for v in cols["namespace"]):
         out["namespace"] = _text(cols["namespace"])
@@ -281,13 +295,7 @@ def _param_dtype(kinds: set[type], values: list[Any]) -> str | None:
 def tasks_frame(tasks: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per task, in either task schema: the columns of :data:`TASK_COLUMNS`."""
     cols: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "task_id", "run_id", "parent_task_id", "name", "display_name", "type",
-            "state", "create_time", "start_time", "end_time", "cache_fingerprint",
-            "scope_path", "error", "pod_names", "child_task_ids", "execution_id",
-            "inputs", "outputs",
-        )
+        name: [] for name in (*_TASK_FIELDS, *_TASK_DERIVED)
     }
     for row, raw in enumerate(tasks):
         _collect_task(_as_dict(raw, "task", row), cols)
@@ -296,11 +304,7 @@ def tasks_frame(tasks: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def _collect_task(task: Mapping[str, Any], cols: dict[str, list[Any]]) -> None:
     get = task.get
-    for name in (
-        "task_id", "run_id", "parent_task_id", "name", "display_name",
-        "state", "create_time", "end_time", "cache_fingerprint", "scope_path",
-        "execution_id",
-    ):
+    for name in _TASK_FIELDS:
         cols[name].append(get(name))
     history = _list(get("state_history"))
     cols["type"].append(_task_type(task))
@@ -570,28 +574,45 @@ def _category(
 
 
 def _times(values: list[Any], *, column: str, ids: list[Any], what: str) -> Any:
-    """RFC 3339 values → ``datetime64[ns, UTC]``; epoch, '' and None → NaT."""
+    """RFC 3339 values → ``datetime64[ns, UTC]``; unset forms → NaT."""
     kinds = set(map(type, values))
     if not all(k is str or k is type(None) or issubclass(k, datetime) for k in kinds):
         wrong = [not isinstance(v, (str, datetime, type(None))) for v in values]
-        _bad_time(values, wrong, column, ids, what)
+        _bad_time(values, wrong, column, ids, what, "is not an RFC 3339 timestamp")
     array = np.array(values, dtype=object) if values else np.empty(0, dtype=object)
     parsed = pd.to_datetime(array, utc=True, format="ISO8601", errors="coerce")
-    parsed = pd.DatetimeIndex(parsed).as_unit("ns")
-    empty = pd.isna(array) | (array == "")
-    failed = parsed.isna() & ~empty
-    if failed.any():
-        _bad_time(values, failed, column, ids, what)
+    parsed = pd.DatetimeIndex(parsed)
+    # Outside 1677–2262 a value has no nanosecond form (pandas parses it at a
+    # coarser unit, or, in pandas 2, not at all).
+    outside = parsed.notna() & ((parsed < _NS_MIN) | (parsed > _NS_MAX))
+    failed = parsed.isna() & ~(pd.isna(array) | (array == ""))
+    if failed.any() or outside.any():
+        zero = np.array([_is_go_zero(v) for v in values], dtype=bool)
+        if (failed & ~zero).any():
+            _bad_time(values, failed & ~zero, column, ids, what,
+                      "is not an RFC 3339 timestamp")
+        if (outside & ~zero).any():
+            _bad_time(values, outside & ~zero, column, ids, what,
+                      "is outside the years 1677-2262 that pandas can hold")
+        parsed = parsed.where(~(outside | zero))
+    parsed = parsed.as_unit("ns")
     return pd.array(parsed.where(parsed != _EPOCH), dtype=_TIME_DTYPE)
 
 
+def _is_go_zero(value: Any) -> bool:
+    """Go's zero time, another "not set" written by some producers."""
+    if isinstance(value, str):
+        return value.startswith("0001-01-01T00:00:00")
+    return isinstance(value, datetime) and value.replace(tzinfo=None) == _GO_ZERO
+
+
 def _bad_time(
-    values: list[Any], bad: Any, column: str, ids: list[Any], what: str
+    values: list[Any], bad: Any, column: str, ids: list[Any], what: str, problem: str
 ) -> None:
     index = int(np.flatnonzero(np.asarray(bad))[0])
     raise ValueError(
-        f"{what} {ids[index]!r}: {column} {values[index]!r} is not an RFC 3339 "
-        "timestamp (expected e.g. '2024-05-01T12:00:00Z')"
+        f"{what} {ids[index]!r}: {column} {values[index]!r} {problem} "
+        "(expected e.g. '2024-05-01T12:00:00Z')"
     )
 
 

@@ -23,6 +23,7 @@ EPOCH_FORMS = [
     "1970-01-01T00:00:00+00:00",
     "1970-01-01T02:00:00+02:00",
     "1970-01-01T00:00:00",
+    "0001-01-01T00:00:00Z",  # Go's zero time
     "",
     None,
 ]
@@ -159,11 +160,16 @@ def test_datetime_objects_are_accepted_naive_as_utc():
     ]
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "2024-13-45T00:00:00Z", 1700000000, {}])
-def test_malformed_timestamp_names_the_run_and_column(bad):
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [("yesterday", "not an RFC 3339"), ("2024-13-45T00:00:00Z", "not an RFC 3339"),
+     (1700000000, "not an RFC 3339"), ({}, "not an RFC 3339"),
+     ("9999-12-31T23:59:59Z", "outside the years 1677-2262")],
+)
+def test_malformed_timestamp_names_the_run_and_column(bad, problem):
     with pytest.raises(ValueError, match=r"run 'bad-run': finished_at") as info:
         runs_frame([wire_run("ok"), wire_run("bad-run", finished_at=bad)])
-    assert "RFC 3339" in str(info.value)
+    assert problem in str(info.value)
 
 
 # -- case 02: every state survives ------------------------------------------

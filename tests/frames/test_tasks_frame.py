@@ -269,7 +269,7 @@ def test_unknown_task_states_are_kept(unknown):
 @pytest.mark.parametrize(
     "sentinel",
     ["1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00+00:00",
-     "", None],
+     "0001-01-01T00:00:00Z", "", None],
 )
 @pytest.mark.parametrize("column", ["create_time", "start_time", "end_time"])
 def test_every_unset_task_time_form_is_nat(column, sentinel):
