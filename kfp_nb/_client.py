@@ -50,6 +50,23 @@ _AMBIGUOUS = (
     httpx.WriteError,
 )
 _NAMES_TTL = 30.0
+#: Run fields the server sets; left out when a Run model is sent to create_run.
+_SERVER_OWNED = frozenset(
+    {
+        "run_id",
+        "created_at",
+        "scheduled_at",
+        "finished_at",
+        "state",
+        "error",
+        "state_history",
+        "run_details",
+        "storage_state",
+        "task_count",
+        "tasks",
+        "plugins_output",
+    }
+)
 #: Builds a listing request from a page token; ``full`` adds filter and sort.
 _Maker = Callable[[str | None, bool], "_Call"]
 _MAX_PAGES = 100_000
@@ -267,7 +284,13 @@ class _BaseClient:
             if not given.get("display_name"):
                 raise ValueError("create_run needs display_name=")
             run = _run_body(**given)
-        body = to_wire(run) if isinstance(run, BaseModel) else dict(run)
+        if isinstance(run, BaseModel):
+            # A Run read back from a server carries output-only fields; the
+            # server refuses plugins_output and would misread the epoch times.
+            wire = to_wire(run)
+            body = {k: v for k, v in wire.items() if k not in _SERVER_OWNED}
+        else:
+            body = dict(run)
         return _Call("POST", f"{API}/runs", json=body)
 
     def _get_run_call(

@@ -83,3 +83,24 @@ def test_action_with_an_error_body_200_is_still_checked():
         assert "archive" in str(exc)
     else:
         raise AssertionError("a non-object answer to an action must be an error")
+
+
+def test_create_run_from_a_model_leaves_out_server_owned_fields():
+    fake = FakeServer().on("POST", "/runs", reply(200, run_body("copy")))
+    source = kfp_nb.Run.model_validate(
+        run_body(
+            "old",
+            "FAILED",
+            pipeline_spec={"root": {}},
+            runtime_config={"parameters": {"a": 1}},
+            plugins_output={"mlflow": {}},
+        )
+    )
+    fake.client().create_run(source)
+    sent = json.loads(fake.requests[0].content)
+    assert sent == {
+        "experiment_id": "e1",
+        "display_name": "run old",
+        "pipeline_spec": {"root": {}},
+        "runtime_config": {"parameters": {"a": 1}},
+    }

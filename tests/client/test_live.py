@@ -115,6 +115,9 @@ def test_create_get_list_delete(client):
     assert client.runs(name_contains="訓練", progress=False)[
         "display_name"
     ].tolist() == ["訓練 🚀 <b>x</b>"]
+    again = client.create_run(got)  # a Run read back can be sent again
+    assert again.run_id != run.run_id and again.parameters == got.parameters
+    client.delete_run(again.run_id)
     client.delete_run(run.run_id)
     with pytest.raises(kfp_nb.NotFound):
         client.get_run(run.run_id)
