@@ -35,7 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         print("kfp-nb serve: --speed must be greater than 0", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(args.db, demo=args.demo, speed=args.speed)
     print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -28,10 +28,23 @@ from starlette.routing import Route
 from .. import _states
 from . import _query
 from ._demo import register_pipelines, seed_demo
-from ._rules import RpcError, check_retry, check_terminate, gateway_error, internal
-from ._rules import invalid, not_found
-from ._simulator import Simulator, make_schedule, output_plan, reconcile
-from ._simulator import retry_schedule, terminate_schedule
+from ._rules import (
+    RpcError,
+    check_retry,
+    check_terminate,
+    gateway_error,
+    internal,
+    invalid,
+    not_found,
+)
+from ._simulator import (
+    Simulator,
+    make_schedule,
+    output_plan,
+    reconcile,
+    retry_schedule,
+    terminate_schedule,
+)
 from ._store import TASK_STATE_NUMBER, TASK_TYPES, Store, dumps, now_s
 
 __all__ = ["create_app"]
@@ -240,7 +253,9 @@ class Api:
             try:
                 return spec, "", "", plan_from_spec(spec), pipeline_name(spec)
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                raise internal(f"{prefix}: pipeline_spec is not usable: {exc}") from None
+                raise internal(
+                    f"{prefix}: pipeline_spec is not usable: {exc}"
+                ) from None
         if ref:
             pipeline_id = ref.get("pipeline_id") or ""
             version_id = ref.get("pipeline_version_id") or ""
@@ -406,7 +421,9 @@ class Api:
         if task["state_num"] != TASK_STATE_NUMBER["SUCCEEDED"]:
             raise missing
         sched = json.loads(run["schedule"])
-        entry = next((e for e in sched["tasks"] if e["name"] == task["plan_name"]), None)
+        entry = next(
+            (e for e in sched["tasks"] if e["name"] == task["plan_name"]), None
+        )
         out = next((o for o in (entry or {}).get("outputs", []) if o[0] == name), None)
         if out is None or out[2] is None:
             raise missing

@@ -64,16 +64,35 @@ _EXPERIMENTS = (
 #: Where in each experiment's run list the special states go (index → kind).
 _SPECIAL = {
     "churn-model": {
-        33: "running", 32: "running", 31: "pending", 30: "paused", 29: "canceling",
-        28: "terminated", 27: "canceled", 26: "running-long", 5: "failed",
-        12: "failed", 20: "failed", 24: "retried",
+        33: "running",
+        32: "running",
+        31: "pending",
+        30: "paused",
+        29: "canceling",
+        28: "terminated",
+        27: "canceled",
+        26: "running-long",
+        5: "failed",
+        12: "failed",
+        20: "failed",
+        24: "retried",
     },
     "hyperparameter-search": {
-        21: "running", 20: "pending", 19: "canceling", 18: "paused", 3: "failed",
-        9: "failed", 15: "terminated", 16: "canceled",
+        21: "running",
+        20: "pending",
+        19: "canceling",
+        18: "paused",
+        3: "failed",
+        9: "failed",
+        15: "terminated",
+        16: "canceled",
     },
     "data-quality": {
-        21: "running", 20: "running-long", 2: "failed", 8: "failed", 14: "failed",
+        21: "running",
+        20: "running-long",
+        2: "failed",
+        8: "failed",
+        14: "failed",
         17: "canceled",
     },
     "legacy-dashboards": {2: "failed"},
@@ -121,9 +140,7 @@ def seed_demo(store: Store, *, speed: float = 1.0) -> bool:
         for e_index, (exp_name, desc, pipeline, stem, count) in enumerate(_EXPERIMENTS):
             exp_id = _uid("experiment", exp_name)
             created = int(now - (28 - e_index) * DAY)
-            store.insert_experiment(
-                db, exp_name, desc, created, experiment_id=exp_id
-            )
+            store.insert_experiment(db, exp_name, desc, created, experiment_id=exp_id)
             for i in range(count):
                 kind = _SPECIAL.get(exp_name, {}).get(i, "succeeded")
                 _seed_run(
@@ -140,7 +157,10 @@ def seed_demo(store: Store, *, speed: float = 1.0) -> bool:
         db.execute(
             "UPDATE runs SET storage_state='ARCHIVED' WHERE experiment_id=?", (legacy,)
         )
-        for exp_name, indexes in (("churn-model", (0, 1, 2, 5)), ("data-quality", (0, 1))):
+        for exp_name, indexes in (
+            ("churn-model", (0, 1, 2, 5)),
+            ("data-quality", (0, 1)),
+        ):
             for i in indexes:
                 db.execute(
                     "UPDATE runs SET storage_state='ARCHIVED' WHERE run_id=?",

@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any
 
 import httpx
 
@@ -55,10 +54,10 @@ class ServerProcess:
             self._proc.kill()
             self._proc.wait(timeout=10)
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> ServerProcess:  # noqa: PYI034 - not subclassed
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

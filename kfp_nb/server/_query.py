@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from .._models import parse_timestamp
 from ._rules import RpcError, invalid
 
-__all__ = ["ListQuery", "Listable", "LISTABLES", "build_list_query", "make_token"]
+__all__ = ["LISTABLES", "ListQuery", "Listable", "build_list_query", "make_token"]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
@@ -45,7 +45,11 @@ _SCALARS = {
     "long_value": "int64",
     "timestamp_value": "*timestamppb.Timestamp",
 }
-_ARRAYS = {"string_values": "[]string", "int_values": "[]int32", "long_values": "[]int64"}
+_ARRAYS = {
+    "string_values": "[]string",
+    "int_values": "[]int32",
+    "long_values": "[]int64",
+}
 _CAMEL = {
     "intValue": "int_value",
     "longValue": "long_value",
@@ -150,9 +154,7 @@ class ListQuery:
     @property
     def order_sql(self) -> str:
         direction = "DESC" if self.desc else "ASC"
-        return (
-            f"{self.sort_column} {direction}, {self.kind.id_column} {direction}"
-        )
+        return f"{self.sort_column} {direction}, {self.kind.id_column} {direction}"
 
     def next_token(self, row: dict[str, Any]) -> str:
         """Token whose page starts at ``row`` (the page_size+1-th row)."""
@@ -403,9 +405,7 @@ def build_list_query(
     token = _decode_token(page_token)
     preds_raw = token.get("Filter") or []
     try:
-        preds = [
-            {"key": k, "op": o, "kind": t, "value": v} for k, o, t, v in preds_raw
-        ]
+        preds = [{"key": k, "op": o, "kind": t, "value": v} for k, o, t, v in preds_raw]
     except (TypeError, ValueError):
         raise invalid("Invalid page token", context="Failed to list") from None
     sort_field = token.get("SortByFieldName", "")
@@ -417,10 +417,14 @@ def build_list_query(
     if sort_by or filter_text:
         sent = parse_filter(filter_text)
         _validate_predicates(sent)
-        s_field, s_column, s_desc = _parse_sort(kind, sort_by)
+        _, s_column, s_desc = _parse_sort(kind, sort_by)
         if not s_column:
             s_column = "create_time" if kind is TASKS else "created_at"
-        if (s_column, s_desc, _canonical(sent)) != (sort_column, desc, _canonical(preds)):
+        if (s_column, s_desc, _canonical(sent)) != (
+            sort_column,
+            desc,
+            _canonical(preds),
+        ):
             raise invalid(
                 "page token does not match the supplied sort by and/or filtering "
                 "criteria. Either specify the same criteria or leave the latter "
@@ -429,12 +433,11 @@ def build_list_query(
             )
     where, args = _where(kind, preds)
     cmp = "<" if desc else ">"
+    value = token.get("SortByFieldValue")
     keyset = (
-        f"({sort_column} {cmp} ? OR ({sort_column} = ? AND "
-        f"{kind.id_column} {cmp}= ?))",
-        [token.get("SortByFieldValue"), token.get("SortByFieldValue"),
-         token.get("KeyFieldValue")],
-    )  # fmt: skip
+        f"({sort_column} {cmp} ? OR ({sort_column} = ? AND {kind.id_column} {cmp}= ?))",
+        [value, value, token.get("KeyFieldValue")],
+    )
     query = ListQuery(kind, size, sort_field, sort_column, desc, preds, where, args)
     query.keyset = keyset
     return query

@@ -28,7 +28,13 @@ from typing import Any
 
 from ._store import TASK_STATE_NUMBER, Store, dumps
 
-__all__ = ["Simulator", "make_schedule", "reconcile", "retry_schedule", "terminate_schedule"]
+__all__ = [
+    "Simulator",
+    "make_schedule",
+    "reconcile",
+    "retry_schedule",
+    "terminate_schedule",
+]
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +164,9 @@ def retry_schedule(
             e["rerun"] = True
             e.pop("error", None)
     begin = now + 0.5 / speed
-    end, failed = _place(sched["tasks"], None, begin, speed, _fail_names(params, attempt))
+    end, failed = _place(
+        sched["tasks"], None, begin, speed, _fail_names(params, attempt)
+    )
     sched.update(
         attempt=attempt, end=max(end, begin), failed=failed, done=["start"],
         terminated=None, canceling_at=None, retried_at=now,
@@ -236,7 +244,11 @@ def _run_error(sched: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reconcile_tasks(
-    store: Store, db: sqlite3.Connection, ctx: _Context, sched: dict[str, Any], now: float
+    store: Store,
+    db: sqlite3.Connection,
+    ctx: _Context,
+    sched: dict[str, Any],
+    now: float,
 ) -> None:
     start = sched.get("start")
     if start is None or start > now:
@@ -380,7 +392,9 @@ def artifact_uri(pipeline: str, run_id: str, task: str, key: str) -> str:
     return f"{ARTIFACT_ROOT}/{slug}/{run_id}/{task}/{salt}/{key}"
 
 
-def _outputs(ctx: _Context, e: dict[str, Any], end: int, task_id: str) -> dict[str, Any]:
+def _outputs(
+    ctx: _Context, e: dict[str, Any], end: int, task_id: str
+) -> dict[str, Any]:
     from ._content import artifact_content
 
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end))
@@ -423,7 +437,9 @@ class Simulator:
         self.store = store
         self.tick = tick
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="kfp-nb-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="kfp-nb-sim", daemon=True
+        )
 
     def start(self) -> None:
         self.catch_up()

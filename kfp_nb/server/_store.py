@@ -113,7 +113,7 @@ def now_s() -> int:
     return int(time.time())
 
 
-def _ts(seconds: int | float | None) -> str | None:
+def _ts(seconds: float | None) -> str | None:
     if not seconds:
         return None
     return datetime.fromtimestamp(int(seconds), tz=timezone.utc).isoformat()
@@ -194,8 +194,12 @@ class Store:
             "SELECT experiment_id FROM experiments WHERE display_name='Default' "
             "AND namespace=''"
         ).fetchone()
-        exp_id = row[0] if row else self.insert_experiment(
-            db, "Default", DEFAULT_EXPERIMENT_DESCRIPTION, now_s()
+        exp_id = (
+            row[0]
+            if row
+            else self.insert_experiment(
+                db, "Default", DEFAULT_EXPERIMENT_DESCRIPTION, now_s()
+            )
         )
         self.meta_set(db, "default_experiment", exp_id)
         return exp_id
@@ -302,7 +306,7 @@ class Store:
                 "SELECT COUNT(*) FROM tasks WHERE run_id=?", (row["run_id"],)
             ).fetchone()[0]
         wire = to_wire(Run.model_validate(data))
-        if "tasks" in data and data["tasks"]:
+        if data.get("tasks"):
             # Tasks were already written in wire form; keep them as they are.
             wire["tasks"] = data["tasks"]
         return wire

@@ -44,4 +44,3 @@ def training_spec() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sweep_spec() -> dict[str, Any]:
     return DEMO_PIPELINES["Hyperparameter sweep"]
-

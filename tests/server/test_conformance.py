@@ -62,14 +62,18 @@ def test_01_healthz_any_method(api):
 def test_02_create_run_defaults(api, training_spec):
     exps = api.get(
         "/experiments",
-        params={"filter": _filter(key="display_name", operation=1, stringValue="Default")},
+        params={
+            "filter": _filter(key="display_name", operation=1, stringValue="Default")
+        },
     ).json()["experiments"]
     assert len(exps) == 1
     run = create_run(api, training_spec, "r1")
     assert run["experiment_id"] == exps[0]["experiment_id"]
     assert run["state"] == "PENDING"
     assert run["storage_state"] == "AVAILABLE"
-    assert run["state_history"] == [{"update_time": run["created_at"], "state": "PENDING"}]
+    assert run["state_history"] == [
+        {"update_time": run["created_at"], "state": "PENDING"}
+    ]
     assert run["finished_at"] == EPOCH
     assert run["scheduled_at"] == run["created_at"]
     assert run["pipeline_spec"] == training_spec
@@ -123,7 +127,11 @@ def test_05_unknown_body_field_is_gateway_400(api):
 def test_06_missing_experiment_is_404(api, training_spec):
     resp = api.post(
         "/runs",
-        json={"display_name": "x", "experiment_id": "nope", "pipeline_spec": training_spec},
+        json={
+            "display_name": "x",
+            "experiment_id": "nope",
+            "pipeline_spec": training_spec,
+        },
     )
     assert resp.status_code == 404
     assert resp.json()["code"] == 5
@@ -133,7 +141,10 @@ def test_06_missing_experiment_is_404(api, training_spec):
 def test_07_unknown_pipeline_reference_is_500(api):
     resp = api.post(
         "/runs",
-        json={"display_name": "x", "pipeline_version_reference": {"pipeline_id": "nope"}},
+        json={
+            "display_name": "x",
+            "pipeline_version_reference": {"pipeline_id": "nope"},
+        },
     )
     assert resp.status_code == 500
     assert resp.json()["code"] == 13
@@ -185,7 +196,8 @@ def test_09_to_12_empty_lists_paging_and_cap(fresh_api, training_spec):
     assert empty.status_code == 200 and empty.json() == {}
     ids = [create_run(api, training_spec, f"p{i:02d}")["run_id"] for i in range(25)]
     nothing = api.get(
-        "/runs", params={"filter": _filter(key="name", operation="EQUALS", string_value="zz")}
+        "/runs",
+        params={"filter": _filter(key="name", operation="EQUALS", string_value="zz")},
     )
     assert nothing.json() == {}
 
@@ -194,7 +206,7 @@ def test_09_to_12_empty_lists_paging_and_cap(fresh_api, training_spec):
     assert first["next_page_token"]
     keys = [(r["created_at"], r["run_id"]) for r in first["runs"]]
     assert keys == sorted(keys), "oldest first, ties by run_id"
-    assert set(r["run_id"] for r in first["runs"]) <= set(ids)
+    assert {r["run_id"] for r in first["runs"]} <= set(ids)
 
     second = api.get("/runs", params={"page_token": first["next_page_token"]}).json()
     assert len(second["runs"]) == 5 and second["total_size"] == 25
@@ -225,7 +237,9 @@ def test_14_badly_typed_page_size_is_gateway_error(api):
 
 
 def test_15_invalid_page_token(api):
-    resp = api.get("/apis/v2beta1/runs?page_token=%21%21%21".removeprefix("/apis/v2beta1"))
+    resp = api.get(
+        "/apis/v2beta1/runs?page_token=%21%21%21".removeprefix("/apis/v2beta1")
+    )
     assert resp.status_code == 400 and resp.json()["code"] == 3
     assert detail(resp) == "Invalid page token"
 
@@ -250,13 +264,18 @@ def test_18_token_bound_to_sort(api, training_spec):
         _run_in(api, training_spec, exp, f"s{i}")
     newest = _run_in(api, training_spec, exp, "s-newest")
     page = api.get(
-        "/runs", params={"experiment_id": exp, "sort_by": "created_at desc", "page_size": 1}
+        "/runs",
+        params={"experiment_id": exp, "sort_by": "created_at desc", "page_size": 1},
     ).json()
     assert page["runs"][0]["created_at"] == newest["created_at"]
     token = page["next_page_token"]
     same = api.get(
         "/runs",
-        params={"experiment_id": exp, "sort_by": "created_at desc", "page_token": token},
+        params={
+            "experiment_id": exp,
+            "sort_by": "created_at desc",
+            "page_token": token,
+        },
     )
     assert same.status_code == 200 and len(same.json()["runs"]) == 3
     resp = api.get("/runs", params={"page_token": token, "sort_by": "display_name"})
@@ -265,7 +284,9 @@ def test_18_token_bound_to_sort(api, training_spec):
         "page token does not match the supplied sort by and/or filtering criteria"
     )
     f = _filter(key="name", operation="EQUALS", string_value="s1")
-    assert api.get("/runs", params={"page_token": token, "filter": f}).status_code == 400
+    assert (
+        api.get("/runs", params={"page_token": token, "filter": f}).status_code == 400
+    )
 
 
 def test_19_sort_by_name(api, training_spec):
@@ -320,7 +341,9 @@ def test_26_double_encoded_substring_filter(api, training_spec):
     _run_in(api, training_spec, exp, "goodbye")
     raw = '{"predicates":[{"key":"name","operation":"IS_SUBSTRING","string_value":"hello"}]}'
     once = urllib.parse.quote(raw, safe="")  # encodeURIComponent
-    resp = api.get(f"/runs?experiment_id={exp}&filter={urllib.parse.quote(once, safe='')}")
+    resp = api.get(
+        f"/runs?experiment_id={exp}&filter={urllib.parse.quote(once, safe='')}"
+    )
     assert resp.status_code == 200, resp.text
     names = sorted(r["display_name"] for r in resp.json()["runs"])
     assert names == ["HELLO-upper", "say-hello-1"], "case-insensitive like MySQL"
@@ -351,13 +374,17 @@ def test_27b_in_and_int_values(api, training_spec):
 def test_28_time_filters_in_three_spellings(api, training_spec):
     exp = _experiment(api)
     old = _run_in(api, training_spec, exp, "old")
-    cut = int(datetime.fromisoformat(old["created_at"].replace("Z", "+00:00")).timestamp())
+    cut = int(
+        datetime.fromisoformat(old["created_at"].replace("Z", "+00:00")).timestamp()
+    )
     import time as _time
 
     while int(_time.time()) <= cut:
         _time.sleep(0.05)
     _run_in(api, training_spec, exp, "new")
-    stamp = datetime.fromtimestamp(cut + 1, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.fromtimestamp(cut + 1, tz=timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     for value in ({"string_value": str(cut + 1)}, {"long_value": str(cut + 1)},
                   {"longValue": cut + 1}, {"timestamp_value": stamp}):  # fmt: skip
         f = json.dumps(
@@ -397,9 +424,13 @@ def test_30_unknown_experiment_scope(api):
 def test_31_namespace_ignored(api, training_spec):
     create_run(api, training_spec, "ns")
     plain = api.get("/runs", params={"page_size": 200}).json()
-    with_ns = api.get("/runs", params={"page_size": 200, "namespace": "anything"}).json()
+    with_ns = api.get(
+        "/runs", params={"page_size": 200, "namespace": "anything"}
+    ).json()
     # Runs keep progressing between the calls, so compare which runs came back.
-    assert [r["run_id"] for r in plain["runs"]] == [r["run_id"] for r in with_ns["runs"]]
+    assert [r["run_id"] for r in plain["runs"]] == [
+        r["run_id"] for r in with_ns["runs"]
+    ]
     assert plain["total_size"] == with_ns["total_size"]
 
 
@@ -492,7 +523,9 @@ def test_37b_retry_refused_on_pending_run(demo_server):
 
 
 def test_38_retry_failed_run(api, training_spec):
-    run = create_run(api, training_spec, "flaky", fail_task="evaluate", duration_scale=10)
+    run = create_run(
+        api, training_spec, "flaky", fail_task="evaluate", duration_scale=10
+    )
     failed = wait_state(api, run["run_id"], "FAILED", "SUCCEEDED", timeout=60)
     assert failed["state"] == "FAILED"
     assert failed["state_history"][-1]["error"]["message"].startswith("task 'evaluate'")
@@ -506,7 +539,9 @@ def test_38_retry_failed_run(api, training_spec):
     got = api.get(f"/runs/{run['run_id']}").json()
     assert got["run_id"] == run["run_id"]
     assert got["state"] == "RUNNING" and got["finished_at"] == EPOCH
-    assert got["state_history"][: len(failed["state_history"])] == failed["state_history"]
+    assert (
+        got["state_history"][: len(failed["state_history"])] == failed["state_history"]
+    )
     assert got["state_history"][-1]["state"] == "RUNNING"
     final = wait_state(api, run["run_id"], "SUCCEEDED", "FAILED", timeout=60)
     assert final["state"] == "SUCCEEDED"
@@ -537,9 +572,15 @@ def test_39_delete_running_run(api, training_spec):
 
 def test_40_routing_errors(api):
     put = api.put("/runs/abc", json={})
-    assert put.status_code == 501 and put.json() == {"code": 12, "message": "Method Not Allowed"}
+    assert put.status_code == 501 and put.json() == {
+        "code": 12,
+        "message": "Method Not Allowed",
+    }
     missing = api.get("/nothing")
-    assert missing.status_code == 404 and missing.json() == {"code": 5, "message": "Not Found"}
+    assert missing.status_code == 404 and missing.json() == {
+        "code": 5,
+        "message": "Not Found",
+    }
 
 
 def test_41_experiments(api):
@@ -548,7 +589,8 @@ def test_41_experiments(api):
     dup = api.post("/experiments", json={"display_name": "Default"})
     assert dup.status_code == 409 and dup.json()["code"] == 6
     default = api.get(
-        "/experiments", params={"filter": _filter(key="name", operation=1, string_value="Default")}
+        "/experiments",
+        params={"filter": _filter(key="name", operation=1, string_value="Default")},
     ).json()["experiments"][0]
     gone = api.delete(f"/experiments/{default['experiment_id']}")
     assert gone.status_code == 409 and gone.json()["code"] == 10
@@ -569,14 +611,18 @@ def test_44_read_artifact(api, training_spec):
     wait_state(api, run["run_id"], "SUCCEEDED")
     tasks = api.get(f"/runs/{run['run_id']}", params={"view": "FULL"}).json()["tasks"]
     report = next(t for t in tasks if t["name"] == "report")
-    group = next(g for g in report["outputs"]["artifacts"] if g["artifact_key"] == "report")
+    group = next(
+        g for g in report["outputs"]["artifacts"] if g["artifact_key"] == "report"
+    )
     art = group["artifacts"][0]
     assert art["type"] == "HTML"
     assert art["uri"].startswith(
         f"minio://mlpipeline/v2/artifacts/training-pipeline/{run['run_id']}/report/"
     )
     assert art["uri"].endswith("/report")
-    resp = api.get(f"/runs/{run['run_id']}/nodes/{report['task_id']}/artifacts/report:read")
+    resp = api.get(
+        f"/runs/{run['run_id']}/nodes/{report['task_id']}/artifacts/report:read"
+    )
     assert resp.status_code == 200
     assert resp.headers["cache-control"] == "no-cache, private"
     raw = base64.b64decode(resp.json()["data"], validate=True)
@@ -639,7 +685,8 @@ def test_45_tasks_api(api, training_spec):
     assert keys == ["a", "b"]
     assert api.get(f"/tasks/{task['task_id']}").json()["state"] == "SUCCEEDED"
     bulk = api.post(
-        "/tasks:batchUpdate", json={"tasks": {task["task_id"]: {"display_name": "Custom"}}}
+        "/tasks:batchUpdate",
+        json={"tasks": {task["task_id"]: {"display_name": "Custom"}}},
     )
     assert bulk.json()["tasks"][task["task_id"]]["display_name"] == "Custom"
 
@@ -666,8 +713,11 @@ def test_45b_list_tasks_scopes_and_paging(api, sweep_spec):
     rest = api.get(
         "/tasks",
         # The scope (run_id) is not in the token: it is sent again, as on KFP.
-        params={"run_id": run["run_id"], "page_size": 10,
-                "page_token": first["next_page_token"]},
+        params={
+            "run_id": run["run_id"],
+            "page_size": 10,
+            "page_token": first["next_page_token"],
+        },
     ).json()
     names = [t["name"] for t in first["tasks"] + rest["tasks"]]
     assert names == sorted(names, key=str.lower) and len(names) == 9
@@ -693,5 +743,7 @@ def test_46_view(api, training_spec):
     assert len(full["tasks"]) == full["task_count"] == 6
     listed = api.get("/runs", params={"view": "FULL", "page_size": 200}).json()["runs"]
     assert any(r.get("tasks") for r in listed)
-    assert api.get(f"/runs/{run['run_id']}", params={"view": "BOGUS"}).status_code == 400
+    assert (
+        api.get(f"/runs/{run['run_id']}", params={"view": "BOGUS"}).status_code == 400
+    )
     assert api.get("/runs", params={"view": "BOGUS"}).status_code == 400

@@ -16,7 +16,15 @@ import pytest
 from kfp_nb.server._demo import seed_demo
 from kfp_nb.server._store import Store
 
-RUN_STATES = {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED", "PAUSED"}
+RUN_STATES = {
+    "PENDING",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELING",
+    "CANCELED",
+    "PAUSED",
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +75,12 @@ def test_failed_runs_carry_errors(demo_runs):
     for run in failed:
         assert run["state_history"][-1]["state"] == "FAILED"
         assert run["state_history"][-1]["error"]["message"]
-        assert any(t["state"] == "FAILED" and t["error"]["message"] for t in run["tasks"])
-    terminated = [r for r in failed if "CANCELING" in [h["state"] for h in r["state_history"]]]
+        assert any(
+            t["state"] == "FAILED" and t["error"]["message"] for t in run["tasks"]
+        )
+    terminated = [
+        r for r in failed if "CANCELING" in [h["state"] for h in r["state_history"]]
+    ]
     assert terminated, "a terminated run ends FAILED after CANCELING"
 
 
@@ -97,9 +109,10 @@ def test_tasks_have_artifacts_of_every_kind(demo_api, demo_runs):
             f"/runs/{run['run_id']}/nodes/{task['task_id']}/artifacts/{key}:read"
         )
         assert resp.status_code == 200, (key, resp.text)
-        tar = tarfile.open(fileobj=io.BytesIO(base64.b64decode(resp.json()["data"])))
-        (member,) = tar.getmembers()
-        assert check(tar.extractfile(member).read()), key
+        raw = base64.b64decode(resp.json()["data"])
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            (member,) = tar.getmembers()
+            assert check(tar.extractfile(member).read()), key
 
 
 def test_seed_is_idempotent_deterministic_and_has_live_runs(tmp_path):

@@ -26,7 +26,14 @@ def test_run_goes_pending_running_succeeded_with_tasks(api, training_spec):
     ]  # fmt: skip
     assert final["finished_at"] >= final["created_at"]
     tasks = _tasks(api, run["run_id"])
-    assert set(tasks) == {"root", "load-data", "preprocess", "train", "evaluate", "report"}
+    assert set(tasks) == {
+        "root",
+        "load-data",
+        "preprocess",
+        "train",
+        "evaluate",
+        "report",
+    }
     for task in tasks.values():
         assert task["state"] == "SUCCEEDED"
         assert [h["state"] for h in task["state_history"]] == ["RUNNING", "SUCCEEDED"]
@@ -44,13 +51,17 @@ def test_run_goes_pending_running_succeeded_with_tasks(api, training_spec):
     assert all(a["metadata"] == {a["name"]: a["number_value"]} for a in metrics)
     cls = groups["classification_metrics"]["artifacts"][0]
     assert cls["type"] == "ClassificationMetric" and "uri" not in cls
-    assert "confusionMatrix" in cls["metadata"] or "confidenceMetrics" in cls["metadata"]
+    assert (
+        "confusionMatrix" in cls["metadata"] or "confidenceMetrics" in cls["metadata"]
+    )
     executor = [p for p in tasks["train"]["pods"] if p["type"] == "EXECUTOR"]
     assert len(executor) == 1 and executor[0]["name"]
 
 
 def test_fail_task_fails_the_run_deterministically(api, training_spec):
-    runs = [create_run(api, training_spec, "bad", fail_task="preprocess") for _ in range(2)]
+    runs = [
+        create_run(api, training_spec, "bad", fail_task="preprocess") for _ in range(2)
+    ]
     for run in runs:
         final = wait_state(api, run["run_id"], "SUCCEEDED", "FAILED")
         assert final["state"] == "FAILED"
@@ -112,7 +123,10 @@ def test_state_survives_restart_and_kill(tmp_path, training_spec):
         first.kill()  # SIGKILL: no shutdown hooks run
     with launch(db=db, speed=200.0) as second:
         api = httpx.Client(base_url=second.url + API)
-        assert api.get(f"/experiments/{exp['experiment_id']}").json()["display_name"] == "kept"
+        assert (
+            api.get(f"/experiments/{exp['experiment_id']}").json()["display_name"]
+            == "kept"
+        )
         got = api.get(f"/runs/{done['run_id']}").json()
         assert got["state"] == "SUCCEEDED" and got["storage_state"] == "ARCHIVED"
         final = wait_state(api, live["run_id"], "SUCCEEDED", "FAILED", timeout=30)
