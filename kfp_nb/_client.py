@@ -659,7 +659,7 @@ class Client(_BaseClient):
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
-                log_failure(request, exc)
+                _log_failure(request, exc)
                 retry = call.idempotent and _connect_failure(exc) and not last
                 if not retry:
                     raise self._transport_error(call, exc) from exc
@@ -1085,7 +1085,7 @@ def _connect_failure(exc: httpx.TransportError) -> bool:
     )
 
 
-def log_failure(request: httpx.Request, exc: Exception) -> None:
+def _log_failure(request: httpx.Request, exc: Exception) -> None:
     _transport.log_exchange(request, type(exc).__name__)
 
 
@@ -1162,7 +1162,7 @@ class AsyncClient(_BaseClient):
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
-                log_failure(request, exc)
+                _log_failure(request, exc)
                 if not (call.idempotent and _connect_failure(exc) and not last):
                     raise await self._transport_error(call, exc) from exc
                 await asyncio.sleep(self._retry.delay(attempt))

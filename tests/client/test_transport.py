@@ -232,3 +232,19 @@ def test_context_manager_closes():
     with fake.client() as client:
         client.healthz()
     assert client._http.is_closed
+
+
+def test_timeout_and_verify_are_passed_to_httpx():
+    client = kfp_nb.Client("https://x", timeout=7.5, verify=False)
+    assert client._http.timeout.read == 7.5 and client._http.timeout.connect == 7.5
+    client.close()
+
+
+def test_redirects_are_never_followed():
+    fake = FakeServer().on(
+        "GET", "/runs/r1", reply(307, "", {"location": "https://elsewhere.example/x"})
+    )
+    fake.on("GET", "/x", reply(200, run_body()))
+    with pytest.raises(kfp_nb.LoginRedirect, match="elsewhere.example"):
+        fake.client().get_run("r1")
+    assert len(fake.requests) == 1
