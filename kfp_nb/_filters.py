@@ -34,6 +34,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -138,10 +139,7 @@ def _state_predicates(state: Any) -> list[dict[str, Any]]:
         raise ValueError(
             "state=[] would select no run; pass state=None to not filter by state"
         )
-    checked: list[str] = []
-    for name in names:  # a plain loop keeps the warning's stacklevel right
-        checked.append(_check_state(name))
-    checked = list(dict.fromkeys(checked))
+    checked = list(dict.fromkeys(_check_state(name) for name in names))
     if len(checked) == 1:
         return [_predicate("state", "EQUALS", "string_value", checked[0])]
     values = {"values": checked}
@@ -158,7 +156,7 @@ def _check_state(name: Any) -> str:
             f"state {name!r} is not a run state this version of kfp_nb knows "
             f"({', '.join(_states.RUN_STATES)}); sending it to the server as is",
             UnknownStateWarning,
-            stacklevel=4,
+            stacklevel=_user_stacklevel(),
         )
         return name
     close = difflib.get_close_matches(name.upper(), _states.RUN_STATES, n=1)
@@ -167,6 +165,18 @@ def _check_state(name: Any) -> str:
         f"unknown run state {name!r}; valid states: "
         f"{', '.join(_states.RUN_STATES)}.{hint}"
     )
+
+
+def _user_stacklevel() -> int:
+    """``stacklevel`` that points a warning at the first caller outside kfp_nb."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        "kfp_nb"
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _name_predicates(name_contains: Any) -> list[dict[str, Any]]:
