@@ -371,7 +371,9 @@ def read_json(
     if 300 <= status < 400:
         _login_redirect(response, host=host, endpoint=endpoint)
     if (status < 300 or status == 401) and _is_html(response):
-        raise _html_instead_of_json(response, host=host, endpoint=endpoint)
+        error = _html_instead_of_json(response, host=host, endpoint=endpoint)
+        # A page may echo the request (cookie included) back in its text.
+        raise errors.LoginRedirect(credentials.redact(str(error)))
     if status >= 400:
         raise api_error(
             response,

@@ -181,6 +181,12 @@ def _everything(exc: BaseException) -> str:
             {"content-type": "text/html"},
         ),
         reply(500, f"oops Bearer {SECRET}", {"content-type": "text/plain"}),
+        reply(
+            200,
+            f"<html><title>Cookie: session={COOKIE_VALUE}</title></html>",
+            {"content-type": "text/html"},
+        ),
+        reply(200, f"token {SECRET}", {"content-type": "application/json"}),
         httpx.ConnectError("[Errno 111] Connection refused"),
         httpx.ReadTimeout("timed out"),
     ],
