@@ -251,6 +251,6 @@ def test_redirects_are_never_followed():
         "GET", "/runs/r1", reply(307, "", {"location": "https://elsewhere.example/x"})
     )
     fake.on("GET", "/x", reply(200, run_body()))
-    with pytest.raises(kfp_nb.LoginRedirect, match="elsewhere.example"):
+    with pytest.raises(kfp_nb.LoginRedirect, match=r"elsewhere\.example"):
         fake.client().get_run("r1")
     assert len(fake.requests) == 1
