@@ -129,7 +129,8 @@ def _state_predicates(state: Any) -> list[dict[str, Any]]:
     if isinstance(state, str):
         names = [state]
     elif isinstance(state, Iterable) and not isinstance(state, Mapping):
-        names = sorted(state) if isinstance(state, (set, frozenset)) else list(state)
+        unordered = isinstance(state, (set, frozenset))
+        names = sorted(state, key=str) if unordered else list(state)
     else:
         raise TypeError(
             f"state must be a state name or a list of names, not {state!r}; "
