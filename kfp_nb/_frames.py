@@ -4,7 +4,7 @@ The input is wire JSON (dicts) exactly as a KFP server writes it (SEMANTICS.md
 §1, §8): fields left out when empty, ``{}`` or ``null`` for lists, int64 as
 strings, unknown enum values, and the 1970 epoch meaning "not set". Columns are
 built in one pass over the dicts and converted once per column, so a listing of
-100 000 runs takes about a second.
+100 000 runs takes well under a second.
 
 Rules shared by every frame:
 
@@ -50,7 +50,8 @@ schemas: the tasks API of the PR (§8.3) and HEAD's ``run_details.task_details``
 task with no ``type`` and no parent is ``"ROOT"``; HEAD tasks have no task type
 and get ``<NA>``. A task is PR-schema when it carries a field only that schema
 has (``name``, ``pods``, ``scope_path``, ``type``, ``type_attributes``,
-``status_metadata``, ``cache_fingerprint``) or list-form ``inputs``/``outputs``.
+``status_metadata``, ``cache_fingerprint``) or ``inputs``/``outputs`` in the
+PR's form (``{}`` or lists) rather than HEAD's map of artifact-id lists.
 ``start_time`` is the field when sent (HEAD), else the last RUNNING entry of
 ``state_history``. ``error`` is ``error.message``, else the last history error,
 else ``status_metadata.message`` of a FAILED task. ``input_artifacts`` /
@@ -527,7 +528,8 @@ def _message(status: Any) -> str | None:
 
 def _last_running(history: list[Any]) -> Any:
     for entry in reversed(history):
-        if isinstance(entry, dict) and entry.get("state") in ("RUNNING", 2):
+        # By name only: the number of RUNNING differs between run and task enums.
+        if isinstance(entry, dict) and entry.get("state") == "RUNNING":
             return entry.get("update_time")
     return None
 
