@@ -147,3 +147,34 @@ def test_fractional_raw_timestamp_is_accepted(seeded):
     got = listed(http, filter=raw, archived=None)
     # The server truncates to seconds: strictly before gamma's own second.
     assert got == {"alpha-訓練", "beta+gamma"}
+
+
+def _pages(http, compiled, *, resend: bool) -> list[str]:
+    text = quote(json.dumps(compiled, separators=(",", ":"), ensure_ascii=False),
+                 safe="")
+    names, token = [], None
+    for _ in range(10):
+        params = {"page_size": 1}
+        if token is None or resend:
+            params["filter"] = text
+        if token:
+            params["page_token"] = token
+        response = http.get("/runs", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        names += [run["display_name"] for run in body.get("runs", [])]
+        token = body.get("next_page_token")
+        if not token:
+            return names
+    raise AssertionError("the listing did not end in 10 pages")
+
+
+def test_compiled_filters_hold_across_pages(seeded):
+    http, runs = seeded
+    # String-only predicates may be sent again with the page token (as the UI does).
+    strings = compile_filter(state=["FAILED", "SUCCEEDED"], name_contains="a")
+    assert sorted(_pages(http, strings, resend=True)) == sorted(ALL - {"gamma 50%"})
+    # With a time bound, send the filter on the first page only: the real server
+    # may call a re-sent timestamp filter different from the one in the token.
+    timed = compile_filter(created_after=_created(runs["alpha-訓練"]), archived=None)
+    assert sorted(_pages(http, timed, resend=False)) == sorted(ALL)
