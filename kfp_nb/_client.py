@@ -495,7 +495,7 @@ class _BaseClient:
         if isinstance(seen, Exception):
             state = f"reading the run back failed too ({seen})"
         elif seen is None:
-            state = "the run still exists" if call.action != "delete" else ""
+            state = "the run no longer exists (HTTP 404 when read back)"
         else:
             state = (
                 f"the run is {seen.get('state')}/{seen.get('storage_state')}, "

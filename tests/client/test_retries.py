@@ -142,3 +142,10 @@ def test_backoff_is_bounded_jittered_and_honours_retry_after():
     after = httpx.Response(503, headers={"retry-after": "3"})
     assert policy.delay(0, after) >= 3.0
     assert RetryPolicy(backoff=0).delay(3, after) == 0.0
+
+
+def test_unconfirmed_when_the_run_is_gone():
+    fake = FakeServer().on("POST", ".*", httpx.ReadTimeout("slow"))
+    fake.on("GET", ".*", reply(404, {"code": 5, "message": "Run x not found"}))
+    with pytest.raises(kfp_nb.ActionUnconfirmed, match="no longer exists"):
+        fake.client().archive_run(RUN)
