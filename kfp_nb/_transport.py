@@ -4,8 +4,8 @@ This is the only module that sees a token or a cookie. They are added to each
 request by :class:`Credentials` (an ``httpx.Auth``), never stored on the client
 object's headers, and scrubbed from any error text a server echoes back.
 
-Everything here except the httpx client factories is pure: the sync and async
-clients share it and differ only in how they send and sleep.
+The sync and async clients share all of it and differ only in how they send
+and sleep; nothing here sends a request.
 """
 
 from __future__ import annotations
