@@ -24,6 +24,12 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "--speed", type=float, default=1.0,
         help="simulation speed factor (20 = runs progress 20x faster)",
     )  # fmt: skip
+    p.add_argument(
+        "--terminate-final",
+        choices=("FAILED", "CANCELED"),
+        default="FAILED",
+        help="state a terminated run ends in (FAILED, as KFP on Argo reports it)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -38,7 +44,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(args.db, demo=args.demo, speed=args.speed)
+    app = create_app(
+        args.db,
+        demo=args.demo,
+        speed=args.speed,
+        terminate_final=args.terminate_final,
+    )
     print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

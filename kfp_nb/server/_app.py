@@ -160,9 +160,12 @@ def _ts_seconds(value: Any) -> int:
 class Api:
     """The handlers, over one store and one simulator."""
 
-    def __init__(self, store: Store, *, speed: float) -> None:
+    def __init__(
+        self, store: Store, *, speed: float, terminate_final: str = "FAILED"
+    ) -> None:
         self.store = store
         self.speed = speed
+        self.terminate_final = terminate_final
 
     # -- healthz ----------------------------------------------------------------
 
@@ -368,7 +371,9 @@ class Api:
             if sched is None:
                 sched = make_schedule([], created=now, speed=self.speed, params={})
                 sched["start"] = None
-            terminate_schedule(sched, now=now, speed=self.speed)
+            terminate_schedule(
+                sched, now=now, speed=self.speed, final_state=self.terminate_final
+            )
             db.execute(
                 "UPDATE runs SET state='CANCELING', conditions='Terminating', "
                 "schedule=?, next_event=? WHERE run_id=?",
@@ -777,14 +782,28 @@ def _json_response(status: int, body: Any, headers: dict[str, str] | None = None
     return Response(text, status, headers=headers, media_type="application/json")
 
 
-def create_app(db_path: str, *, demo: bool = False, speed: float = 1.0) -> Starlette:
-    """The Starlette app over the SQLite file ``db_path`` (created when missing)."""
+def create_app(
+    db_path: str,
+    *,
+    demo: bool = False,
+    speed: float = 1.0,
+    terminate_final: str = "FAILED",
+) -> Starlette:
+    """The Starlette app over the SQLite file ``db_path`` (created when missing).
+
+    ``terminate_final`` is the state a terminated run ends in: ``FAILED`` (what a
+    real KFP on Argo reports) or ``CANCELED``.
+    """
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
+    if terminate_final not in ("FAILED", "CANCELED"):
+        raise ValueError(
+            f"terminate_final must be FAILED or CANCELED, got {terminate_final!r}"
+        )
     store = Store(db_path)
     with store.tx() as db:
         store.default_experiment_id(db)
-    api = Api(store, speed=speed)
+    api = Api(store, speed=speed, terminate_final=terminate_final)
     register_pipelines(store)
     if demo:
         seed_demo(store, speed=speed)

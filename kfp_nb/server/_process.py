@@ -72,6 +72,7 @@ def launch(
     host: str = "127.0.0.1",
     port: int | None = None,
     timeout: float = 30.0,
+    terminate_final: str = "FAILED",
 ) -> ServerProcess:
     """Run ``python -m kfp_nb serve`` in a child process; return once healthz answers.
 
@@ -85,6 +86,8 @@ def launch(
     ]  # fmt: skip
     if demo:
         cmd.append("--demo")
+    if terminate_final != "FAILED":
+        cmd += ["--terminate-final", terminate_final]
     log_path = f"{db}.server.log"
     log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
     env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -176,7 +176,7 @@ class ListQuery:
                 "KeyFieldPrefix": "",
                 "IsDesc": self.desc,
                 "ModelName": self.kind.name,
-                "Filter": self.predicates or None,
+                "Filter": _canonical(self.predicates) or None,
             }
         )
 

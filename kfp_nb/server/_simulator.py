@@ -136,8 +136,14 @@ def make_schedule(
     }
 
 
-def terminate_schedule(sched: dict[str, Any], *, now: float, speed: float) -> None:
-    """Cut the schedule at ``now``: running tasks fail, later ones never start."""
+def terminate_schedule(
+    sched: dict[str, Any], *, now: float, speed: float, final_state: str = "FAILED"
+) -> None:
+    """Cut the schedule at ``now``: running tasks fail, later ones never start.
+
+    The run ends ``final_state``: FAILED as Argo reports it, or CANCELED when the
+    server runs with ``--terminate-final CANCELED``.
+    """
     delay = max(1.0, TERMINATE_S / speed)
     final = now + delay
     for e in sched["tasks"]:
@@ -149,7 +155,13 @@ def terminate_schedule(sched: dict[str, Any], *, now: float, speed: float) -> No
             e.update(end=final, fail=True, error="terminated")
     if sched["start"] is not None and sched["start"] > now:
         sched["start"] = None
-    sched.update(terminated=now, canceling_at=now + delay / 2, end=final, failed=True)
+    sched.update(
+        terminated=now,
+        canceling_at=now + delay / 2,
+        end=final,
+        failed=True,
+        final_state=final_state,
+    )
 
 
 def retry_schedule(
@@ -169,7 +181,7 @@ def retry_schedule(
     )
     sched.update(
         attempt=attempt, end=max(end, begin), failed=failed, done=["start"],
-        terminated=None, canceling_at=None, retried_at=now,
+        terminated=None, canceling_at=None, retried_at=now, final_state=None,
     )  # fmt: skip
     if sched.get("start") is None:
         sched["start"] = begin
@@ -222,8 +234,10 @@ def reconcile(store: Store, db: sqlite3.Connection, run_id: str, now: float) -> 
     if end <= now and "end" not in done:
         done.add("end")
         state = "FAILED" if sched["failed"] else "SUCCEEDED"
+        if sched.get("terminated") is not None:
+            state = sched.get("final_state") or "FAILED"
         finished = int(end)
-        error = _run_error(sched) if sched["failed"] else None
+        error = _run_error(sched) if state == "FAILED" else None
         history = store.append_history(history, state, finished, error)
     sched["done"] = sorted(done)
     conditions = {"CANCELING": "Terminating"}.get(state, state.capitalize())
