@@ -8,7 +8,9 @@ that what the server writes deserializes in the official client.
 
 from __future__ import annotations
 
+import json
 import uuid
+from urllib.parse import quote
 
 import kfp_server_api as kfp
 import pytest
@@ -100,6 +102,25 @@ def test_create_run_with_compiled_spec_then_it_succeeds(runs, experiments):
     assert done.error is None
 
 
+def test_resubmitting_a_fetched_run_model_creates_a_new_run(runs, finished_run):
+    # The official client writes datetimes with a "+00:00" offset, not "Z", and
+    # sends every output field of the model back; the server takes the body as
+    # a Run, resets state and history, and keeps scheduled_at/finished_at as
+    # sent (SEMANTICS.md §3.1 step 6).
+    clone = runs.run_service_get_run(finished_run.run_id)
+    clone.run_id, clone.display_name = None, "resubmitted"
+
+    created = runs.run_service_create_run(clone)
+
+    assert created.run_id != finished_run.run_id
+    assert created.display_name == "resubmitted"
+    assert created.state == "PENDING"
+    assert [h.state for h in created.state_history] == ["PENDING"]
+    assert created.scheduled_at == finished_run.scheduled_at
+    assert created.finished_at == finished_run.finished_at
+    assert created.runtime_config.parameters == finished_run.runtime_config.parameters
+
+
 @pytest.mark.parametrize("resend", [True, False], ids=["resend-query", "token-only"])
 def test_list_runs_pages_to_the_end_with_sdk_filter_and_sort(runs, resend):
     tag = uuid.uuid4().hex[:8]
@@ -136,18 +157,38 @@ def test_list_runs_in_an_experiment_sorted_by_name(runs, experiment):
     assert {r.experiment_id for r in seen} == {experiment.experiment_id}
 
 
-def test_list_runs_filter_equals_sdk_style(runs):
-    name = f"eq-{uuid.uuid4().hex[:8]}"
+def _model_filter(official: kfp.ApiClient, name: str) -> str:
+    """The filter built from the official models: operation name, snake_case."""
+    flt = kfp.V2beta1Filter(
+        predicates=[
+            kfp.V2beta1Predicate(
+                key="display_name", operation="EQUALS", string_value=name
+            )
+        ]
+    )
+    return json.dumps(official.sanitize_for_serialization(flt))
+
+
+FILTER_STYLES = {
+    "sdk": lambda official, name: sdk_filter(("display_name", EQUALS, name)),
+    "models": _model_filter,
+    # The UI encodes the JSON itself and its HTTP layer encodes it again.
+    "ui": lambda official, name: quote(_model_filter(official, name), safe=""),
+}
+
+
+@pytest.mark.parametrize("style", sorted(FILTER_STYLES))
+def test_list_runs_filter_equals_in_every_client_style(runs, official, style):
+    name = f"eq {style} {uuid.uuid4().hex[:8]}"
     run = new_run(runs, name, spec=SWEEP)
     new_run(runs, name + "-suffix", spec=SWEEP)
+    make = FILTER_STYLES[style]
 
-    page = runs.run_service_list_runs(filter=sdk_filter(("display_name", EQUALS, name)))
+    page = runs.run_service_list_runs(filter=make(official, name))
 
     assert [r.run_id for r in page.runs] == [run.run_id]
     assert page.total_size == 1
-    nothing = runs.run_service_list_runs(
-        filter=sdk_filter(("display_name", EQUALS, name + "-absent"))
-    )
+    nothing = runs.run_service_list_runs(filter=make(official, name + "-absent"))
     assert nothing.runs is None and nothing.total_size is None
 
 
@@ -178,7 +219,9 @@ def test_archive_and_unarchive_show_in_storage_state(runs):
     assert runs.run_service_list_runs(filter=archived_filter).runs is None
 
 
-def test_unarchive_into_an_archived_experiment_is_refused(runs, experiments, experiment):
+def test_unarchive_into_an_archived_experiment_is_refused(
+    runs, experiments, experiment
+):
     exp_id = experiment.experiment_id
     run = new_run(runs, "in-archived-exp", spec=SWEEP, experiment_id=exp_id)
     experiments.experiment_service_archive_experiment(exp_id)

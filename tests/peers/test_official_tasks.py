@@ -94,7 +94,9 @@ def test_list_tasks_pages_and_parent_scope(official, run_tasks, finished_run):
     seen, token = [], None
     for _ in range(10):
         query = {"run_id": finished_run.run_id, "page_size": 2, "order_by": "name"}
-        page = _list_tasks(official, **query, **({"page_token": token} if token else {}))
+        page = _list_tasks(
+            official, **query, **({"page_token": token} if token else {})
+        )
         assert page["total_size"] == len(run_tasks)
         seen.extend(t["name"] for t in page.get("tasks", []))
         token = page.get("next_page_token")
@@ -210,7 +212,9 @@ def _single_file(tgz: bytes) -> tuple[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    ("task", "key", "file_name"), FILE_OUTPUTS, ids=[f"{t}.{k}" for t, k, _ in FILE_OUTPUTS]
+    ("task", "key", "file_name"),
+    FILE_OUTPUTS,
+    ids=[f"{t}.{k}" for t, k, _ in FILE_OUTPUTS],
 )
 def test_read_artifact_is_a_tgz_of_the_generated_file(
     official, finished_run, run_tasks, task, key, file_name
@@ -230,7 +234,9 @@ def test_read_artifact_is_a_tgz_of_the_generated_file(
     assert data == expected
 
 
-def test_read_artifact_by_task_id_gives_the_same_bytes(official, finished_run, run_tasks):
+def test_read_artifact_by_task_id_gives_the_same_bytes(
+    official, finished_run, run_tasks
+):
     task = run_tasks["report"]
     by_pod = _read(official, finished_run.run_id, _executor_pod(task), "report")
     by_id = _read(official, finished_run.run_id, task["task_id"], "report")

@@ -89,7 +89,9 @@ def test_list_runs_pages_match_v2beta1_list_runs_response(http, zoo, view):
     pages, token = 0, None
     while True:
         params = {"experiment_id": zoo["experiment_id"], "page_size": 2, "view": view}
-        page = _get(http, f"{API}/runs", **params, **({"page_token": token} if token else {}))
+        page = _get(
+            http, f"{API}/runs", **params, **({"page_token": token} if token else {})
+        )
         _ok(TASKS_DOC, "v2beta1ListRunsResponse", page)
         assert page["total_size"] == len(zoo["ids"])
         pages += 1
