@@ -747,3 +747,52 @@ def test_46_view(api, training_spec):
         api.get(f"/runs/{run['run_id']}", params={"view": "BOGUS"}).status_code == 400
     )
     assert api.get("/runs", params={"view": "BOGUS"}).status_code == 400
+
+
+def test_enum_numbers_on_input_and_storage_state_quirk(api, training_spec):
+    # The server honours ARCHIVED sent on create (a real-server quirk), as a
+    # name or as the enum number.
+    for value in ("ARCHIVED", 2):
+        body = {"display_name": "pre-archived", "pipeline_spec": training_spec}
+        run = api.post("/runs", json={**body, "storage_state": value}).json()
+        assert run["storage_state"] == "ARCHIVED"
+    bad = api.post(
+        "/runs",
+        json={
+            "display_name": "x",
+            "pipeline_spec": training_spec,
+            "storage_state": "NOPE",
+        },
+    )
+    assert bad.status_code == 400 and "details" not in bad.json()
+
+
+def test_sort_by_experiment_id_fails_only_when_a_next_page_exists(api, training_spec):
+    exp = _experiment(api)
+    for i in range(3):
+        _run_in(api, training_spec, exp, f"e{i}")
+    params = {"experiment_id": exp, "sort_by": "experiment_id"}
+    assert len(api.get("/runs", params=params).json()["runs"]) == 3
+    resp = api.get("/runs", params={**params, "page_size": 2})
+    assert resp.status_code == 400
+    assert detail(resp) == 'cannot sort by field "ExperimentUUID" on type "Run"'
+
+
+def test_experiment_list_paging_and_sort(api):
+    prefix = uuid.uuid4().hex[:8]
+    for i in range(5):
+        _experiment(api, f"{prefix}-{i}")
+    f = _filter(key="name", operation="IS_SUBSTRING", string_value=prefix)
+    first = api.get(
+        "/experiments", params={"filter": f, "page_size": 2, "sort_by": "name desc"}
+    ).json()
+    assert first["total_size"] == 5
+    names = [e["display_name"] for e in first["experiments"]]
+    token = first["next_page_token"]
+    while token:
+        page = api.get(
+            "/experiments", params={"page_token": token, "page_size": 2}
+        ).json()
+        names += [e["display_name"] for e in page["experiments"]]
+        token = page.get("next_page_token")
+    assert names == [f"{prefix}-{i}" for i in range(4, -1, -1)]

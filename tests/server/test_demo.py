@@ -143,3 +143,61 @@ def test_seed_is_idempotent_deterministic_and_has_live_runs(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+def test_action_rules_on_every_demo_state(tmp_path):
+    """SEMANTICS §3 table, on a private demo server (the actions mutate it)."""
+    from kfp_nb.server import launch
+
+    from ._http import wait_state
+
+    srv = launch(db=str(tmp_path / "d.db"), demo=True, speed=200.0)
+    with srv, httpx.Client(base_url=srv.url + "/apis/v2beta1", timeout=30) as api:
+        runs = api.get("/runs", params={"page_size": 200}).json()["runs"]
+        first = {}
+        for run in runs:
+            first.setdefault(run["state"], run)
+        for state in ("SUCCEEDED", "FAILED", "CANCELED", "CANCELING"):
+            resp = api.post(f"/runs/{first[state]['run_id']}:terminate")
+            assert resp.status_code == 400 and resp.json()["code"] == 3, state
+        for state in ("SUCCEEDED", "CANCELED", "CANCELING", "PAUSED", "PENDING"):
+            resp = api.post(f"/runs/{first[state]['run_id']}:retry")
+            assert resp.status_code == 409 and resp.json()["code"] == 10, state
+        for state in RUN_STATES:
+            run_id = first[state]["run_id"]
+            assert api.post(f"/runs/{run_id}:archive").json() == {}
+            assert api.get(f"/runs/{run_id}").json()["state"] in RUN_STATES
+
+        paused = first["PAUSED"]["run_id"]
+        assert api.post(f"/runs/{paused}:terminate").json() == {}
+        assert api.get(f"/runs/{paused}").json()["state"] == "CANCELING"
+        assert wait_state(api, paused, "FAILED")["finished_at"] != EPOCH
+
+        failed = next(
+            r
+            for r in runs
+            if r["state"] == "FAILED"
+            and "CANCELING" not in [h["state"] for h in r["state_history"]]
+        )
+        assert api.post(f"/runs/{failed['run_id']}:retry").json() == {}
+        done = wait_state(api, failed["run_id"], "SUCCEEDED", "FAILED")
+        assert done["state"] == "SUCCEEDED"
+        assert [h["state"] for h in done["state_history"]][-3:] == [
+            "FAILED",
+            "RUNNING",
+            "SUCCEEDED",
+        ]
+
+        legacy = next(
+            e
+            for e in api.get("/experiments").json()["experiments"]
+            if e["storage_state"] == "ARCHIVED"
+        )
+        archived = api.get(
+            "/runs", params={"experiment_id": legacy["experiment_id"]}
+        ).json()["runs"][0]
+        resp = api.post(f"/runs/{archived['run_id']}:unarchive")
+        assert resp.status_code == 400 and resp.json()["code"] == 9
+
+
+EPOCH = "1970-01-01T00:00:00Z"
