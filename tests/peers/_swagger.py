@@ -103,3 +103,33 @@ def enums(document: str) -> dict[str, set[str]]:
         for name, d in swagger(document)["definitions"].items()
         if "enum" in d
     }
+
+
+def emitted_enums(runs: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Swagger enum name → values found in runs fetched with ``view=FULL``."""
+    seen: dict[str, set[str]] = {}
+
+    def add(enum: str, value: Any) -> None:
+        if value is not None:
+            seen.setdefault(enum, set()).add(value)
+
+    for run in runs:
+        add("v2beta1RuntimeState", run["state"])
+        add("v2beta1RunStorageState", run["storage_state"])
+        for entry in run.get("state_history", []):
+            add("v2beta1RuntimeState", entry["state"])
+        for task in run.get("tasks", []):
+            add("PipelineTaskDetailTaskState", task.get("state"))
+            add("PipelineTaskDetailTaskType", task.get("type"))
+            for entry in task.get("state_history", []):
+                add("PipelineTaskDetailTaskState", entry.get("state"))
+            for pod in task.get("pods", []):
+                add("PipelineTaskDetailTaskPodType", pod.get("type"))
+            for io in (task["inputs"], task["outputs"]):
+                for param in io.get("parameters", []):
+                    add("v2beta1IOType", param.get("type"))
+                for group in io.get("artifacts", []):
+                    add("v2beta1IOType", group.get("type"))
+                    for art in group.get("artifacts", []):
+                        add("ArtifactArtifactType", art.get("type"))
+    return seen

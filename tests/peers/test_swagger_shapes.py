@@ -146,41 +146,11 @@ def test_experiments_and_healthz_match_their_swagger(http, zoo):
     _ok("healthz.swagger.json", "v2beta1GetHealthzResponse", health)
 
 
-def _enum_values(http: httpx.Client, zoo: dict[str, Any]) -> dict[str, set[str]]:
-    """Swagger enum name → the values the server wrote for it across the zoo."""
-    seen: dict[str, set[str]] = {}
-
-    def add(enum: str, value: Any) -> None:
-        if value is not None:
-            seen.setdefault(enum, set()).add(value)
-
-    runs = [zoo["canceling"]]
-    runs += [_get(http, f"{API}/runs/{i}", view="FULL") for i in zoo["ids"].values()]
-    for run in runs:
-        add("v2beta1RuntimeState", run["state"])
-        add("v2beta1RunStorageState", run["storage_state"])
-        for entry in run.get("state_history", []):
-            add("v2beta1RuntimeState", entry["state"])
-        for task in run.get("tasks", []):
-            add("PipelineTaskDetailTaskState", task.get("state"))
-            add("PipelineTaskDetailTaskType", task.get("type"))
-            for entry in task.get("state_history", []):
-                add("PipelineTaskDetailTaskState", entry.get("state"))
-            for pod in task.get("pods", []):
-                add("PipelineTaskDetailTaskPodType", pod.get("type"))
-            for io in (task["inputs"], task["outputs"]):
-                for param in io.get("parameters", []):
-                    add("v2beta1IOType", param.get("type"))
-                for group in io.get("artifacts", []):
-                    add("v2beta1IOType", group.get("type"))
-                    for art in group.get("artifacts", []):
-                        add("ArtifactArtifactType", art.get("type"))
-    return seen
-
-
 def test_every_emitted_enum_value_is_in_the_swagger_enum(http, zoo):
     allowed = _swagger.enums(TASKS_DOC)
-    seen = _enum_values(http, zoo)
+    runs = [zoo["canceling"]]
+    runs += [_get(http, f"{API}/runs/{i}", view="FULL") for i in zoo["ids"].values()]
+    seen = _swagger.emitted_enums(runs)
 
     for enum, values in seen.items():
         assert values <= allowed[enum], f"{enum}: {sorted(values - allowed[enum])}"
