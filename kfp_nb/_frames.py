@@ -35,7 +35,8 @@ Rules shared by every frame:
 Runs (:func:`runs_frame`, columns :data:`RUN_COLUMNS`): ``started_at`` is the
 ``update_time`` of the last RUNNING entry of ``state_history`` (the latest
 attempt after a retry), else ``NaT``. ``error`` is the run's ``error.message``,
-else the message of the last ``state_history`` entry that carries one.
+else the error of the latest ``state_history`` entry (an error from before a
+successful retry is not the run's error).
 ``pipeline_id`` / ``pipeline_version_id`` come from ``pipeline_version_reference``
 (HEAD) or ``pipeline_reference`` (tasks-API PR). ``experiment_name`` comes from
 the ``experiment_names`` mapping. A ``namespace`` column is added when any run
@@ -535,10 +536,11 @@ def _last_running(history: list[Any]) -> Any:
 
 
 def _history_error(history: list[Any]) -> str | None:
+    # Only the latest entry counts: an error from before a successful retry is
+    # history, not the run's error.
     for entry in reversed(history):
-        message = _message(entry.get("error")) if isinstance(entry, dict) else None
-        if message:
-            return message
+        if isinstance(entry, dict):
+            return _message(entry.get("error")) or None
     return None
 
 

@@ -322,6 +322,18 @@ def test_references_errors_and_names():
     assert list(df["experiment_name"]) == ["default", pd.NA, "default"]
 
 
+def test_an_error_before_a_successful_retry_is_not_the_runs_error():
+    history = [
+        {"update_time": "2024-02-05T21:26:07Z", "state": "PENDING"},
+        {"update_time": "2024-02-05T21:27:00Z", "state": "FAILED",
+         "error": {"code": 2, "message": "task train failed"}},
+        {"update_time": "2024-02-05T21:28:00Z", "state": "RUNNING"},
+        {"update_time": "2024-02-05T21:29:00Z", "state": "SUCCEEDED"},
+    ]
+    df = runs_frame([wire_run("retried", state="SUCCEEDED", state_history=history)])
+    assert df.loc[0, "error"] is pd.NA
+
+
 def test_samples_with_nulls_load():
     failed = sample("run_failed.json")  # runtime_config, run_details null
     df = runs_frame([failed, sample("run_completed.json")])
