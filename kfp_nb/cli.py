@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -40,6 +41,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         print("kfp-nb serve: --speed must be greater than 0", file=sys.stderr)
+        return 2
+    folder = os.path.dirname(os.path.abspath(args.db))
+    if not os.path.isdir(folder):
+        print(
+            f"kfp-nb serve: the folder of --db {args.db!r} does not exist; create it "
+            "or choose another path",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"

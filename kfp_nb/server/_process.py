@@ -79,6 +79,12 @@ def launch(
     Raises ``RuntimeError`` with the child's output when it exits or does not
     answer within ``timeout`` seconds.
     """
+    folder = os.path.dirname(os.path.abspath(db))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"launch(db={db!r}): the folder {folder!r} does not exist; create it "
+            "first or pass a db path inside an existing folder"
+        )
     port = port or free_port(host)
     cmd = [
         sys.executable, "-m", "kfp_nb", "serve", "--host", host, "--port", str(port),
