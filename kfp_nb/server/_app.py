@@ -418,8 +418,10 @@ class Api:
             if run is None:
                 raise missing
             task = db.execute(
-                "SELECT * FROM tasks WHERE run_id=? AND (task_id=? OR pods LIKE ?)",
-                (run_id, node_id, f'%"name":"{node_id}"%'),
+                "SELECT * FROM tasks WHERE run_id=? AND (task_id=? OR EXISTS ("
+                "SELECT 1 FROM json_each(tasks.pods) "
+                "WHERE json_extract(value, '$.name') = ?))",
+                (run_id, node_id, node_id),
             ).fetchone()
         if task is None or not run["schedule"]:
             raise missing

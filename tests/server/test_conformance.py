@@ -639,6 +639,7 @@ def test_44_read_artifact(api, training_spec):
         "/runs/nope/nodes/n/artifacts/a:read",
         f"/runs/{run['run_id']}/nodes/{report['task_id']}/artifacts/nope:read",
         f"/runs/{run['run_id']}/nodes/nope/artifacts/report:read",
+        f"/runs/{run['run_id']}/nodes/%25/artifacts/report:read",
     ):
         missing = api.get(path)
         assert missing.status_code == 404 and missing.json()["code"] == 5
