@@ -25,6 +25,20 @@ def peer_server(tmp_path_factory):
     proc.stop()
 
 
+@pytest.fixture
+def slow_runs(tmp_path):
+    """RunServiceApi on a server at speed 1, for moments a test must catch.
+
+    At speed 1 a terminated run stays CANCELING for 4 s (CANCELING reaches its
+    history after 2 s), wide margins on a loaded 2-core machine.
+    """
+    proc = launch(db=str(tmp_path / "slow.db"), demo=False, speed=1.0)
+    client = api_client(proc.url)
+    yield kfp.RunServiceApi(client)
+    client.close()
+    proc.stop()
+
+
 @pytest.fixture(scope="package")
 def official(peer_server):
     """``kfp_server_api.ApiClient`` configured with only the server's URL."""

@@ -240,18 +240,23 @@ def test_unarchive_into_an_archived_experiment_is_refused(
     assert runs.run_service_get_run(run.run_id).storage_state == "AVAILABLE"
 
 
-def test_terminate_goes_canceling_then_failed(runs):
+def test_terminate_goes_canceling_then_failed(slow_runs):
+    runs = slow_runs
     run = new_run(runs, "to-terminate")
+    wait_run(runs, run.run_id, until={"RUNNING"})
 
     runs.run_service_terminate_run(run.run_id)
 
     now = runs.run_service_get_run(run.run_id)
     assert now.state == "CANCELING"
     assert "CANCELING" not in [h.state for h in now.state_history]
-    done = wait_run(runs, run.run_id, until={"FAILED", "CANCELED", "SUCCEEDED"})
+    done = wait_run(
+        runs, run.run_id, until={"FAILED", "CANCELED", "SUCCEEDED"}, timeout=30
+    )
     assert done.state == "FAILED"  # what the Argo path reports (SEMANTICS.md §3.6)
     assert done.finished_at > EPOCH
-    assert done.state_history[-1].state == "FAILED"
+    states = [h.state for h in done.state_history]
+    assert states[:2] == ["PENDING", "RUNNING"] and states[-1] == "FAILED"
 
     with pytest.raises(ApiException) as info:
         runs.run_service_terminate_run(run.run_id)
@@ -380,3 +385,42 @@ def test_list_experiments_pages_to_the_end(experiments):
         if not token:
             break
     assert sorted(seen) == sorted(made)
+
+
+def test_sdk_style_filter_values_are_percent_decoded_twice(runs):
+    """The server unescapes ``filter`` once more (SEMANTICS.md §7.1), so plain
+    JSON from the official client loses a ``+`` and cannot hold a bare ``%``."""
+    tag = uuid.uuid4().hex[:8]
+    spaced = new_run(runs, f"{tag} a b", spec=SWEEP)
+    new_run(runs, f"{tag} a+b", spec=SWEEP)
+    underscore = new_run(runs, f"{tag}-x_y", spec=SWEEP)
+    wildcard = new_run(runs, f"{tag}-xzy", spec=SWEEP)
+
+    plus = runs.run_service_list_runs(
+        filter=sdk_filter(("display_name", EQUALS, f"{tag} a+b"))
+    )
+    assert [r.run_id for r in plus.runs] == [spaced.run_id]
+    # '_' is a LIKE wildcard, unescaped as on the real server.
+    like = runs.run_service_list_runs(
+        filter=sdk_filter(("display_name", IS_SUBSTRING, f"{tag}-x_y")),
+        sort_by="name",
+    )
+    assert {r.run_id for r in like.runs} == {underscore.run_id, wildcard.run_id}
+    with pytest.raises(ApiException) as info:
+        runs.run_service_list_runs(filter=sdk_filter(("display_name", EQUALS, "50%")))
+    body = error_body(info.value)
+    assert info.value.status == 400 and body["code"] == 3
+    assert _detail(body).startswith("failed to parse valid filter from")
+
+
+def test_a_bearer_token_is_accepted_in_single_user_mode(peer_server, finished_run):
+    """The SDK sends ``authorization: Bearer <token>``; single-user mode skips
+    every authorization check (SEMANTICS.md §3), so the token changes nothing."""
+    config = kfp.Configuration(
+        host=peer_server.url,
+        api_key={"authorization": "peer-token"},
+        api_key_prefix={"authorization": "Bearer"},
+    )
+    with kfp.ApiClient(config) as client:
+        got = kfp.RunServiceApi(client).run_service_get_run(finished_run.run_id)
+    assert got.run_id == finished_run.run_id
