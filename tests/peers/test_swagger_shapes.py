@@ -17,7 +17,7 @@ import kfp_server_api as kfp
 import pytest
 
 from . import _swagger
-from ._official import SWEEP, TRAINING, new_run, wait_run
+from ._official import SWEEP, TRAINING, deserialize, new_run, wait_run
 
 TASKS_DOC = "run.tasks.swagger.json"
 API = "/apis/v2beta1"
@@ -111,7 +111,8 @@ def test_empty_list_runs_is_an_empty_object_that_validates(http):
     _ok(TASKS_DOC, "v2beta1ListRunsResponse", empty)
 
 
-def test_tasks_match_list_tasks_response_and_task_detail(http, zoo):
+def test_tasks_match_list_tasks_response_and_task_detail(http, zoo, official):
+    errors = 0
     for run_id in zoo["ids"].values():
         page = _get(http, f"{API}/tasks", run_id=run_id)
         _ok(TASKS_DOC, "v2beta1ListTasksResponse", page)
@@ -120,6 +121,22 @@ def test_tasks_match_list_tasks_response_and_task_detail(http, zoo):
             _ok(TASKS_DOC, "v2beta1PipelineTaskDetail", one)
             # inputs and outputs are always present, possibly {} (§8.3).
             assert "inputs" in one and "outputs" in one
+            model = deserialize(official, one, "V2beta1PipelineTaskDetail")
+            if "error" in one:
+                errors += 1
+                assert model.error.code == one["error"]["code"]
+                assert model.error.message == one["error"]["message"]
+    assert errors >= 2, "the failed and terminated runs must have failed tasks"
+
+
+def test_runs_with_errors_deserialize_in_the_official_model(http, zoo, official):
+    for key in ("failed", "terminated"):
+        raw = _get(http, f"{API}/runs/{zoo['ids'][key]}")
+        run = deserialize(official, raw, "V2beta1Run")
+        assert run.state == "FAILED"
+        last = run.state_history[-1]
+        assert last.state == "FAILED"
+        assert last.error.message == raw["state_history"][-1]["error"]["message"]
 
 
 def test_read_artifact_matches_v2beta1_read_artifact_response(http, zoo):
