@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -58,11 +59,11 @@ def run_demo(
     url = f"http://{host}:{port}"
     server = None
     if _answers(url):
-        print(f"Using the KFP API already answering at {url}")
+        print(f"Using the KFP API already answering at {url}", flush=True)
     else:
         Path(db).parent.mkdir(parents=True, exist_ok=True)
         server = launch(db=db, demo=True, speed=speed, host=host, port=port)
-        print(f"Embedded KFP server with demo data at {url} (database {db})")
+        print(f"Embedded KFP server with demo data at {url} (database {db})", flush=True)
 
     token = secrets.token_hex(16)
     env = dict(os.environ, KFP_HOST=url)
@@ -70,8 +71,10 @@ def run_demo(
         _lab_command(port=lab_port, root=Path(notebooks).resolve(), token=token),
         env=env,
     )
-    print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}")
-    print("Press Ctrl-C to stop JupyterLab and the server.")
+    print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}", flush=True)
+    print("Press Ctrl-C to stop JupyterLab and the server.", flush=True)
+    # A plain `kill` should clean up as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return lab.wait()
     except KeyboardInterrupt:
@@ -80,6 +83,10 @@ def run_demo(
         _stop(lab)
         if server is not None:
             server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -1,4 +1,4 @@
-"""The ``kfp-nb`` command: ``serve`` (the embedded server); ``demo`` joins later."""
+"""The ``kfp-nb`` command: ``serve`` (the embedded server) and ``demo`` (+ JupyterLab)."""
 
 from __future__ import annotations
 
@@ -64,8 +64,42 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Subcommand builders, in help order. The lead adds ``demo`` here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_serve]
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="embedded server with demo data, and JupyterLab on the notebooks",
+        description=(
+            "Start the embedded server with demo data (unless a KFP API already "
+            "answers at --host:--port) and JupyterLab on --notebooks. Ctrl-C stops both."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="API bind address (loopback)")
+    p.add_argument("--port", type=int, default=8080, help="API port")
+    p.add_argument("--lab-port", type=int, default=8888, help="JupyterLab port")
+    p.add_argument("--db", default=".demo/kfp.db", help="SQLite file for the demo")
+    p.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
+    p.add_argument("--notebooks", default="notebooks", help="folder JupyterLab opens")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from kfp_nb._lab import run_demo
+
+    return run_demo(
+        host=args.host,
+        port=args.port,
+        lab_port=args.lab_port,
+        db=args.db,
+        speed=args.speed,
+        notebooks=args.notebooks,
+    )
+
+
+#: Subcommand builders, in help order.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_serve,
+    _add_demo,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,94 @@
+"""`kfp-nb demo` (what `make demo` runs): server + JupyterLab, both stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_line(proc: subprocess.Popen[str], pattern: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match.group(0)
+    raise AssertionError(f"no line matching {pattern!r}; output was:\n{''.join(seen)}")
+
+
+def _gone(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1.0)
+    except httpx.HTTPError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_demo_serves_api_and_lab_and_stops_both(tmp_path, signum):
+    api_port, lab_port = _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kfp_nb", "demo", f"--port={api_port}",
+         f"--lab-port={lab_port}", f"--db={tmp_path / 'demo.db'}", "--speed=20"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        lab_url = _wait_for_line(proc, r"http://127\.0\.0\.1:\d+/lab\?token=\w+", 60)
+        health = httpx.get(f"http://127.0.0.1:{api_port}/apis/v2beta1/healthz")
+        assert health.json()["multi_user"] is False
+        runs = httpx.get(f"http://127.0.0.1:{api_port}/apis/v2beta1/runs").json()
+        assert runs["total_size"] >= 80, "the demo data is seeded"
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(lab_url, timeout=5).status_code
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert status == 200
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == 0
+        assert _gone(f"http://127.0.0.1:{api_port}/apis/v2beta1/healthz")
+        assert _gone(lab_url)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_demo_reuses_an_api_already_answering(tmp_path, demo_server):
+    port = demo_server.url.rsplit(":", 1)[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kfp_nb", "demo", f"--port={port}",
+         f"--lab-port={_free_port()}", f"--db={tmp_path / 'unused.db'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_line(proc, r"Using the KFP API already answering", 30)
+        _wait_for_line(proc, r"/lab\?token=", 30)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert not (tmp_path / "unused.db").exists()
+        assert not _gone(f"{demo_server.url}/apis/v2beta1/healthz"), "left running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
