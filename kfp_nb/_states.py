@@ -21,6 +21,7 @@ __all__ = [
     "action_allowed",
     "action_refusal",
     "is_final",
+    "rules_payload",
 ]
 
 PENDING = "PENDING"
@@ -146,3 +147,23 @@ def action_allowed(
 ) -> bool:
     """True when the real server accepts ``action`` on a run in this state."""
     return action_refusal(action, state, storage_state) is None
+
+
+def rules_payload() -> dict[str, object]:
+    """The state table as plain JSON, for the widgets' front end.
+
+    The panels enable a button only when every selected run's state is listed
+    for that action here, so the front end never offers what the server refuses.
+    """
+    return {
+        "actions": {
+            "archive": list(RUN_STATES),
+            "delete": list(RUN_STATES),
+            "terminate": sorted(_TERMINABLE),
+            "retry": [FAILED],
+        },
+        "restore_needs": "ARCHIVED",
+        "final": sorted(FINAL_RUN_STATES),
+        "active": sorted(ACTIVE_RUN_STATES),
+        "states": list(RUN_STATES),
+    }

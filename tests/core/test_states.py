@@ -51,3 +51,15 @@ def test_final_states(state):
 @pytest.mark.parametrize("state", ["CANCELING", "PAUSED", "SOMETHING_NEW", None])
 def test_not_final(state):
     assert not _states.is_final(state)
+
+
+def test_rules_payload_agrees_with_action_allowed():
+    rules = _states.rules_payload()
+    for action, states in rules["actions"].items():
+        for state in _states.RUN_STATES:
+            assert (state in states) == _states.action_allowed(action, state), (
+                action,
+                state,
+            )
+    assert set(rules["final"]) == _states.FINAL_RUN_STATES
+    assert _states.action_allowed("restore", "RUNNING", rules["restore_needs"])
