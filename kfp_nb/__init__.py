@@ -1,6 +1,7 @@
 """kfp_nb: Kubeflow Pipelines runs as first-class citizens of Jupyter notebooks."""
 
-from ._client import AsyncClient, Client
+from ._async_client import AsyncClient
+from ._client import Client
 from ._errors import (
     ActionUnconfirmed,
     APIError,

@@ -1,0 +1,595 @@
+"""Request building and response parsing shared by ``Client`` and ``AsyncClient``.
+
+Everything here is pure: a method returns a :class:`_Call` describing the request, or
+turns a response body into models. The sync and async shells in ``_client.py`` and
+``_async_client.py`` only send, sleep and loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from . import _artifacts, _errors, _states, _transport
+from ._models import (
+    PipelineVersionReference,
+    to_wire,
+)
+
+__all__: list[str] = []
+
+logger = logging.getLogger("kfp_nb")
+
+API = "/apis/v2beta1"
+M = TypeVar("M", bound=BaseModel)
+#: ``httpx`` failures after which a POST/DELETE may or may not have been applied.
+_AMBIGUOUS = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+_NAMES_TTL = 30.0
+#: Run fields the server sets; left out when a Run model is sent to create_run.
+_SERVER_OWNED = frozenset(
+    {
+        "run_id",
+        "created_at",
+        "scheduled_at",
+        "finished_at",
+        "state",
+        "error",
+        "state_history",
+        "run_details",
+        "storage_state",
+        "task_count",
+        "tasks",
+        "plugins_output",
+    }
+)
+#: Builds a listing request from a page token; ``full`` adds filter and sort.
+_Maker = Callable[[str | None, bool], "_Call"]
+_MAX_PAGES = 100_000
+
+
+def _q(segment: str) -> str:
+    """A percent-quoted path segment; an empty id is a caller error."""
+    if not isinstance(segment, str) or not segment:
+        raise ValueError(f"an id must be a non-empty string, got {segment!r}")
+    return quote(segment, safe="")
+
+
+def _filter_text(value: Any) -> str | None:
+    """The ``filter`` query value: compact JSON, percent-encoded once, built once.
+
+    The server percent-decodes ``filter`` once more after the usual query
+    decoding (SEMANTICS.md §13.6), so JSON text is quoted here and again by
+    httpx; that keeps ``+``, ``%`` and non-ASCII text intact. Text that is
+    already quoted (no ``{``) is sent as it is.
+    """
+    if value is None or value == {}:
+        return None
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    )
+    return quote(text, safe="") if text.lstrip().startswith("{") else text
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request: what to send, and what to say about it when it fails."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    run_id: str | None = None
+    what: str = "run"
+    action: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method == "GET"
+
+
+def _action_observed(action: str, run: dict[str, Any] | None) -> bool:
+    """Whether a GET of the run (None: 404) shows that ``action`` took effect."""
+    if action == "delete":
+        return run is None
+    if run is None:
+        return False
+    state, storage = run.get("state"), run.get("storage_state")
+    if action == "archive":
+        return storage == "ARCHIVED"
+    if action == "unarchive":
+        return storage != "ARCHIVED"
+    if action == "terminate":
+        return state == "CANCELING" or _states.is_final(state)
+    if action == "retry":
+        return state in ("PENDING", "RUNNING")
+    return False
+
+
+@dataclass
+class _Pager:
+    """Page-following state shared by the sync and async iterators."""
+
+    endpoint: str
+    key: str
+    max_pages: int
+    pages: int = 0
+    rows: list[Any] = field(default_factory=list)
+    token: str | None = None
+    seen: set[str] = field(default_factory=set)
+    total: int = 0
+
+    bare: bool = False
+
+    def retry_bare(self, exc: Exception) -> bool:
+        """Whether to re-ask this page with the token alone (once per listing).
+
+        The real server compares the filter inside the token with the one sent
+        after a JSON round trip, so a filter with numbers can be called different
+        from itself (SEMANTICS.md §5); the token alone carries it anyway.
+        """
+        if self.pages and not self.bare and _token_mismatch(exc):
+            self.bare = True
+            return True
+        return False
+
+    def failed(self, exc: _errors.KFPError) -> _errors.PaginationError:
+        return _errors.PaginationError(
+            f"{self.endpoint}: page {self.pages + 1} failed after {self.pages} "
+            f"page(s) and {len(self.rows)} row(s) were read ({exc}); the rows "
+            "read so far are in .rows",
+            pages=self.pages,
+            rows=self.rows,
+        )
+
+    def take(self, body: dict[str, Any]) -> list[Any]:
+        """Record a page; set ``token`` to the next one (None at the end)."""
+        items = body.get(self.key) or []
+        if not isinstance(items, list):
+            raise _errors.ResponseFormatError(
+                f"{self.endpoint}: {self.key!r} is not a list in the response"
+            )
+        self.pages += 1
+        self.rows.extend(items)
+        self.total = int(body.get("total_size") or 0)
+        token = body.get("next_page_token") or None
+        if token is not None and (token in self.seen or token == self.token):
+            raise _errors.PaginationError(
+                f"{self.endpoint}: the server returned page token {token!r} "
+                f"again after {self.pages} page(s) and {len(self.rows)} row(s); "
+                "stopping instead of looping. The rows read are in .rows",
+                pages=self.pages,
+                rows=self.rows,
+            )
+        if token is not None and self.pages >= self.max_pages:
+            raise _errors.PaginationError(
+                f"{self.endpoint}: stopped after max_pages={self.max_pages} pages "
+                f"({len(self.rows)} rows); narrow the listing or raise max_pages",
+                pages=self.pages,
+                rows=self.rows,
+            )
+        if token is not None:
+            self.seen.add(token)
+        self.token = token
+        return items
+
+
+def _token_mismatch(exc: Exception) -> bool:
+    return isinstance(exc, _errors.InvalidArgument) and "page token does not match" in (
+        exc.message or ""
+    )
+
+
+class _Progress:
+    """A tqdm.auto bar over a listing, shown once it spans more than one page."""
+
+    def __init__(self, choice: bool | None, *, limit: int | None, desc: str):
+        self.choice, self.limit, self.desc = choice, limit, desc
+        self.bar: Any = None
+
+    def update(self, count: int, *, total: int, more: bool) -> None:
+        if self.bar is None:
+            wanted = self.choice if self.choice is not None else more
+            if not wanted:
+                return
+            from tqdm.auto import tqdm
+
+            goal = min(total, self.limit) if self.limit else total
+            self.bar = tqdm(total=goal or None, desc=self.desc, unit="row")
+        self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _BaseClient:
+    """Configuration, request building and response parsing (no I/O)."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        token: str | None = None,
+        namespace: str | None = None,
+        cookies: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: Any = True,
+        timeout: Any = _transport.DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.host = _transport.normalize_host(host)
+        self.namespace = namespace
+        self._credentials = _transport.Credentials(token=token, cookies=cookies)
+        self._retry = _transport.RetryPolicy(retries=retries, backoff=backoff)
+        self._http_options = {
+            "credentials": self._credentials,
+            "headers": headers,
+            "verify": verify,
+            "timeout": timeout,
+        }
+        self._names: dict[str | None, tuple[float, dict[str, str]]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<kfp_nb.{type(self).__name__} host={self.host!r} "
+            f"namespace={self.namespace!r} {self._credentials.describe()}>"
+        )
+
+    # Request builders -----------------------------------------------------
+
+    def _run_path(self, run_id: str, suffix: str = "") -> str:
+        return f"{API}/runs/{_q(run_id)}{suffix}"
+
+    def _create_run_call(self, run: Any, fields: dict[str, Any]) -> _Call:
+        given = {k: v for k, v in fields.items() if v is not None}
+        if run is not None and given:
+            raise TypeError("create_run takes a Run/dict or keywords, not both")
+        if run is None:
+            if not given.get("display_name"):
+                raise ValueError("create_run needs display_name=")
+            run = _run_body(**given)
+        if isinstance(run, BaseModel):
+            # A Run read back from a server carries output-only fields; the
+            # server refuses plugins_output and would misread the epoch times.
+            wire = to_wire(run)
+            body = {k: v for k, v in wire.items() if k not in _SERVER_OWNED}
+        else:
+            body = dict(run)
+        return _Call("POST", f"{API}/runs", json=body)
+
+    def _get_run_call(
+        self, run_id: str, *, view: str | None, experiment_id: str | None
+    ):
+        params = _params(view=view, experiment_id=experiment_id)
+        return _Call("GET", self._run_path(run_id), params, run_id=run_id)
+
+    def _action_call(self, action: str, run_id: str, experiment_id: str | None):
+        params = _params(experiment_id=experiment_id)
+        if action == "delete":
+            path, method = self._run_path(run_id), "DELETE"
+        else:
+            path, method = self._run_path(run_id, f":{action}"), "POST"
+        return _Call(method, path, params, run_id=run_id, action=action)
+
+    def _list_runs_call(
+        self,
+        *,
+        namespace: str | None,
+        experiment_id: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        sort_by: str | None,
+        filter: str | None,
+        view: str | None,
+    ) -> _Call:
+        params = _params(
+            namespace=namespace or self.namespace,
+            experiment_id=experiment_id,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=filter,
+            view=view,
+        )
+        return _Call("GET", f"{API}/runs", params)
+
+    def _read_artifact_call(self, run_id: str, node_id: str, name: str) -> _Call:
+        path = self._run_path(run_id, f"/nodes/{_q(node_id)}/artifacts/{_q(name)}:read")
+        return _Call("GET", path, run_id=run_id, what="run or artifact")
+
+    def _list_tasks_call(
+        self,
+        *,
+        run_id: str | None,
+        parent_id: str | None,
+        namespace: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        filter: str | None,
+        order_by: str | None,
+    ) -> _Call:
+        if run_id and parent_id:
+            raise ValueError("list_tasks takes run_id= or parent_id=, not both")
+        if not (run_id or parent_id):
+            namespace = namespace or self.namespace
+        params = _params(
+            run_id=run_id,
+            parent_id=parent_id,
+            namespace=None if run_id or parent_id else namespace,
+            page_token=page_token,
+            page_size=page_size,
+            filter=filter,
+            order_by=order_by,
+        )
+        return _Call("GET", f"{API}/tasks", params, run_id=run_id)
+
+    def _task_call(self, method: str, task_id: str | None, body: Any = None) -> _Call:
+        path = f"{API}/tasks" if task_id is None else f"{API}/tasks/{_q(task_id)}"
+        if isinstance(body, BaseModel):
+            body = to_wire(body)
+        return _Call(method, path, json=body, run_id=task_id, what="task")
+
+    def _list_experiments_call(
+        self,
+        *,
+        namespace: str | None,
+        page_token: str | None,
+        page_size: int | None,
+        sort_by: str | None,
+        filter: str | None,
+    ) -> _Call:
+        params = _params(
+            namespace=namespace or self.namespace,
+            page_token=page_token,
+            page_size=page_size,
+            sort_by=sort_by,
+            filter=filter,
+        )
+        return _Call("GET", f"{API}/experiments", params)
+
+    # Listings: ``self._pages`` is a generator in Client, an async one in
+    # AsyncClient, so one definition serves both shells.
+
+    def _pages(self, make: _Maker, key: str, max_pages: int) -> Any:
+        raise NotImplementedError
+
+    def _run_pages(
+        self,
+        *,
+        namespace: str | None,
+        experiment_id: str | None,
+        sort_by: str | None,
+        filter: Any,
+        page_size: int | None,
+        view: str | None,
+        max_pages: int,
+    ) -> Any:
+        """Raw pages of ListRuns; the filter text is built once for all pages."""
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_runs_call(
+                namespace=namespace,
+                experiment_id=experiment_id,
+                page_token=token,
+                page_size=page_size,
+                sort_by=sort_by if full else None,
+                filter=text if full else None,
+                view=view,
+            )
+
+        return self._pages(make, "runs", max_pages)
+
+    def _task_pages(
+        self,
+        *,
+        run_id: str | None,
+        parent_id: str | None,
+        filter: Any,
+        order_by: str | None,
+        page_size: int | None,
+        max_pages: int,
+    ) -> Any:
+        text = _filter_text(filter)
+
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_tasks_call(
+                run_id=run_id,
+                parent_id=parent_id,
+                namespace=None,
+                page_token=token,
+                page_size=page_size,
+                filter=text if full else None,
+                order_by=order_by if full else None,
+            )
+
+        return self._pages(make, "tasks", max_pages)
+
+    def _experiment_pages(self, namespace: str | None) -> Any:
+        def make(token: str | None, full: bool) -> _Call:
+            return self._list_experiments_call(
+                namespace=namespace,
+                page_token=token,
+                page_size=200,
+                sort_by=None,
+                filter=None,
+            )
+
+        return self._pages(make, "experiments", _MAX_PAGES)
+
+    # Response handling ----------------------------------------------------
+
+    def _body(self, call: _Call, response: httpx.Response) -> Any:
+        return _transport.read_json(
+            response,
+            host=self.host,
+            endpoint=call.endpoint,
+            credentials=self._credentials,
+            run_id=call.run_id,
+            what=call.what,
+        )
+
+    def _object(self, call: _Call, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: expected a JSON object from {self.host}, got "
+                f"{type(body).__name__}; check the host"
+            )
+        return body
+
+    def _model(
+        self, cls: type[M], call: _Call, body: Any, *, require: str | None = None
+    ) -> M:
+        body = self._object(call, body)
+        if require and not body.get(require):
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: the response has no {require!r}, so it is not "
+                f"a {cls.__name__} (keys: {sorted(body)[:8]}); check the host"
+            )
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            raise _errors.ResponseFormatError(
+                f"{call.endpoint}: the response does not match {cls.__name__}: "
+                f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+            ) from None
+
+    def _unconfirmed(self, call: _Call, seen: Any) -> _errors.ActionUnconfirmed:
+        if isinstance(seen, Exception):
+            state = f"reading the run back failed too ({seen})"
+        elif seen is None:
+            state = "the run no longer exists (HTTP 404 when read back)"
+        else:
+            state = (
+                f"the run is {seen.get('state')}/{seen.get('storage_state')}, "
+                "so it did not take effect"
+            )
+        return _errors.ActionUnconfirmed(
+            f"{call.endpoint}: {call.action} of run {call.run_id!r} timed out and "
+            f"{state}. It was not re-sent; check get_run({call.run_id!r}) and call "
+            f"{call.action}_run again if needed."
+        )
+
+    def _artifact_bytes(
+        self, call: _Call, body: Any, name: str, max_bytes: int
+    ) -> bytes:
+        # Limitation: the JSON answer is read whole before max_bytes applies to
+        # its "data" text — httpx parses it in one piece; streaming the body
+        # through an incremental JSON reader would lift this.
+        data = self._object(call, body).get("data") or ""
+        where = f"{call.endpoint}: artifact {name!r} of run {call.run_id!r}"
+        return _artifacts.payload_bytes(data, max_bytes=max_bytes, where=where)
+
+    def _cached_names(self, namespace: str | None) -> dict[str, str] | None:
+        hit = self._names.get(namespace)
+        if hit and time.monotonic() - hit[0] < _NAMES_TTL:
+            return hit[1]
+        return None
+
+    def _store_names(self, namespace: str | None, rows: list[dict]) -> dict[str, str]:
+        names = {
+            e["experiment_id"]: e.get("display_name") or ""
+            for e in rows
+            if isinstance(e, dict) and e.get("experiment_id")
+        }
+        self._names[namespace] = (time.monotonic(), names)
+        return names
+
+    def _runs_filter(self, **keywords: Any) -> str | None:
+        from . import _filters
+
+        return _filter_text(_filters.compile_filter(**keywords))
+
+    @staticmethod
+    def _fallback_tasks(run: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+        tasks = run.get("tasks") or (run.get("run_details") or {}).get("task_details")
+        return [{"run_id": run_id, **t} for t in tasks or [] if isinstance(t, dict)]
+
+
+def _run_body(
+    *,
+    display_name: str,
+    pipeline_spec: dict[str, Any] | None = None,
+    pipeline_version_reference: Any = None,
+    parameters: Mapping[str, Any] | None = None,
+    experiment_id: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"display_name": display_name}
+    if description:
+        body["description"] = description
+    if experiment_id:
+        body["experiment_id"] = experiment_id
+    if pipeline_spec is not None:
+        body["pipeline_spec"] = pipeline_spec
+    if isinstance(pipeline_version_reference, PipelineVersionReference):
+        pipeline_version_reference = to_wire(pipeline_version_reference)
+    if pipeline_version_reference:
+        body["pipeline_version_reference"] = dict(pipeline_version_reference)
+    if parameters:
+        body["runtime_config"] = {"parameters": dict(parameters)}
+    return body
+
+
+def _timeout_message(ids: list[str], last: dict[str, str | None], timeout: float):
+    parts = ", ".join(
+        f"{rid} last seen {last[rid] or 'without a state'}" for rid in ids
+    )
+    return (
+        f"wait() gave up after {timeout:g} s; not finished: {parts}. Call wait() "
+        "again with a longer timeout=, or terminate the run(s)."
+    )
+
+
+_warned_states: set[str] = set()
+
+
+def _note_state(state: str | None) -> None:
+    """Warn once per unknown state: wait() treats it as not final."""
+    if state and state not in _states.RUN_STATES and state not in _warned_states:
+        _warned_states.add(state)
+        logger.warning("unknown run state %r: treated as not final", state)
+
+
+class _Confirmed(_errors.KFPError):
+    """Internal signal: an ambiguous action was confirmed by reading the run."""
+
+    def __init__(self, call: _Call) -> None:
+        super().__init__(f"{call.endpoint} confirmed")
+
+
+def _connect_failure(exc: httpx.TransportError) -> bool:
+    """Failures where the request surely never reached the server."""
+    return isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
+
+
+def _log_failure(request: httpx.Request, exc: Exception) -> None:
+    _transport.log_exchange(request, type(exc).__name__)
