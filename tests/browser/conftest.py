@@ -1,0 +1,129 @@
+"""Browser fixtures: Debian Chromium through pytest-playwright, the panel harness,
+embedded servers with demo or bulk data.
+
+The browser tests fail when Chromium is missing (``make browser`` installs it);
+set ``KFP_NB_SKIP_BROWSER=1`` to skip them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfp_nb.server import launch
+
+from ._harness import STATIC, Harness
+from ._seed import seed_bulk
+
+CHROMIUM = os.environ.get("KFP_NB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # the suite may run as root (containers, CI)
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def _chromium_or_fail() -> str:
+    if os.environ.get("KFP_NB_SKIP_BROWSER") == "1":
+        pytest.skip("KFP_NB_SKIP_BROWSER=1")
+    path = shutil.which(CHROMIUM) or (CHROMIUM if os.access(CHROMIUM, os.X_OK) else "")
+    if not path:
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `make browser` (apt-get install "
+            "chromium), point KFP_NB_CHROMIUM at it, or set KFP_NB_SKIP_BROWSER=1",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    # A non-persistent launch gets a fresh, throw-away user-data-dir every time.
+    return {
+        **browser_type_launch_args,
+        "executable_path": _chromium_or_fail(),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    # Fixed zone and locale: the panels show times in the browser's zone by default.
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1280, "height": 900},
+        "timezone_id": "UTC",
+        "locale": "en-US",
+    }
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def bundle() -> Path:
+    widget = STATIC / "widget.js"
+    if not widget.exists():
+        pytest.fail("kfp_nb/static/widget.js is missing: run `cd js && npm run build`")
+    return widget
+
+
+@pytest.fixture
+def harness(bundle: Path) -> Iterator[Harness]:  # noqa: ARG001 - needs the bundle
+    h = Harness()
+    yield h
+    h.close()
+    assert not h.errors, f"kernel-side widget handlers raised: {h.errors}"
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Any]:
+    """A fresh demo server of this test's own (actions change its runs).
+
+    Speed 5: a retried run stays RUNNING for seconds, a terminate ends after 1 s.
+    """
+    proc = launch(db=str(tmp_path / "demo.db"), demo=True, speed=5.0)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def read_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A demo server shared by one module's read-only tests."""
+    proc = launch(
+        db=str(tmp_path_factory.mktemp("read") / "demo.db"), demo=True, speed=5.0
+    )
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def bulk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server holding 10,000 finished runs written straight into its database."""
+    db = tmp_path_factory.mktemp("bulk") / "bulk.db"
+    seed_bulk(str(db), 10_000)
+    proc = launch(db=str(db), demo=False, speed=5.0)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def kfp(live_server: Any) -> Iterator[Any]:
+    from kfp_nb import Client
+
+    with Client(live_server.url) as c:
+        yield c
