@@ -142,13 +142,15 @@ function paramsSection(run: Json): HTMLElement {
   const params = obj(obj(run.runtime_config).parameters);
   const names = Object.keys(params).sort();
   if (!names.length) {
-    return section("Parameters", "detail-params", h("div", { class: "kfp-muted" }, "No parameters"));
+    const none = h("div", { class: "kfp-muted" }, "No parameters");
+    return section("Parameters", "detail-params", none);
   }
   const body = h("tbody");
   for (const name of names) {
-    body.append(h("tr", null, h("th", { scope: "row" }, name), h("td", null, showValue(params[name]))));
+    const value = showValue(params[name]);
+    body.append(h("tr", null, h("th", { scope: "row" }, name), h("td", null, value)));
   }
-  const table = h("table", { class: "kfp-detail-table" }, body);
+  const table = h("table", { class: "kfp-detail-table kfp-detail-params" }, body);
   return section("Parameters", "detail-params", table);
 }
 
@@ -157,11 +159,12 @@ function historySection(run: Json, zone: string): HTMLElement {
   for (const item of arr(run.state_history)) {
     const entry = obj(item);
     const message = str(obj(entry.error).message);
+    const when = formatTime(parseTime(entry.update_time), zone) || "—";
     list.append(
       h(
         "li",
         null,
-        h("span", { class: "kfp-detail-time" }, formatTime(parseTime(entry.update_time), zone) || "—"),
+        h("span", { class: "kfp-detail-time" }, when),
         stateBadge(str(entry.state) || null),
         message ? h("span", { class: "kfp-detail-error-text" }, message) : null,
       ),
@@ -194,7 +197,12 @@ function runError(run: Json): string {
 function errorBox(title: string, message: string, taskId: string | null): HTMLElement {
   return h(
     "div",
-    { class: "kfp-detail-first-error", role: "alert", "data-testid": "first-error", "data-task-id": taskId },
+    {
+      class: "kfp-detail-first-error",
+      role: "alert",
+      "data-testid": "first-error",
+      "data-task-id": taskId,
+    },
     h("strong", null, title),
     h("div", { class: "kfp-detail-error-text" }, message || "no error message"),
   );
@@ -210,7 +218,11 @@ function tasksSection(run: Json, tasks: Task[], ctx: TasksContext): HTMLElement 
   const roots = buildTaskTree(tasks);
   const treeHost = h("div", { "data-testid": "task-tree" });
   const ganttHost = h("div", { class: "kfp-gantt", "data-testid": "gantt" });
-  const span = { now: ctx.now, runStart: parseTime(run.created_at), runEnd: parseTime(run.finished_at) };
+  const span = {
+    now: ctx.now,
+    runStart: parseTime(run.created_at),
+    runEnd: parseTime(run.finished_at),
+  };
   // The timeline lists the same rows as the tree, so closing a DAG hides its bars too.
   const draw = (): void => {
     renderTaskTree(treeHost, roots, { collapsed: ctx.collapsed, now: ctx.now, onToggle: draw });
@@ -234,14 +246,18 @@ function artifactsSection(
   for (const task of tasks) {
     for (const artifact of task.artifacts) body.append(artifactRow(task, artifact, onOpen));
   }
-  const content = body.childElementCount
-    ? h(
-        "table",
-        { class: "kfp-detail-table kfp-detail-artifacts" },
-        h("thead", null, h("tr", null, ...["Task", "Output", "Name", "Type", "Value", "URI", ""].map((c) => h("th", { scope: "col" }, c)))),
-        body,
-      )
-    : h("div", { class: "kfp-muted" }, "No output artifacts");
+  if (!body.childElementCount) {
+    const none = h("div", { class: "kfp-muted" }, "No output artifacts");
+    return section("Output artifacts", "task-artifacts", none);
+  }
+  const heads = ["Task", "Output", "Name", "Type", "Value", "URI", ""];
+  const head = h("tr", null, ...heads.map((c) => h("th", { scope: "col" }, c)));
+  const content = h(
+    "table",
+    { class: "kfp-detail-table kfp-detail-artifacts" },
+    h("thead", null, head),
+    body,
+  );
   return section("Output artifacts", "task-artifacts", content);
 }
 
@@ -251,11 +267,12 @@ function artifactRow(
   onOpen: ((taskId: string, artifact: unknown) => void) | undefined,
 ): HTMLElement {
   const value = artifact.numberValue === null ? "" : String(artifact.numberValue);
-  const open =
-    typeof onOpen === "function"
-      ? h("button", { type: "button", class: "kfp-button", title: `Open ${artifact.name || "artifact"}` }, "Open")
-      : null;
-  open?.addEventListener("click", () => onOpen?.(task.id, artifact.raw));
+  let open: HTMLElement | null = null;
+  if (typeof onOpen === "function") {
+    const title = `Open ${artifact.name || "artifact"}`;
+    open = h("button", { type: "button", class: "kfp-button", title }, "Open");
+    open.addEventListener("click", () => onOpen(task.id, artifact.raw));
+  }
   return h(
     "tr",
     { "data-task-id": task.id },

@@ -85,7 +85,9 @@ interface Span {
 function taskSpan(task: Task, openEnd: number): Span {
   const start = task.created;
   if (!Number.isFinite(start)) return { start: NaN, end: NaN, running: false };
-  if (Number.isFinite(task.ended)) return { start, end: Math.max(start, task.ended), running: false };
+  if (Number.isFinite(task.ended)) {
+    return { start, end: Math.max(start, task.ended), running: false };
+  }
   const running = isRunningTask(task);
   // A finished task without an end time is drawn as an instant, not stretched.
   const end = running && Number.isFinite(openEnd) ? Math.max(start, openEnd) : start;
@@ -163,8 +165,11 @@ function barEl(bar: GanttBar, opts: GanttOptions): HTMLElement {
   const tone = bar.cached ? "cached" : state.toLowerCase().replace(/[^a-z_]/g, "");
   const classes = ["kfp-gantt-bar", `kfp-gantt-${tone}`];
   if (bar.running) classes.push("kfp-gantt-running");
+  const name = bar.task.name || "—";
+  const what = `${state}${bar.cached ? " (cached)" : ""}`;
   const from = formatTime(bar.start, opts.timeZone);
   const until = bar.running ? "still running" : formatTime(bar.end, opts.timeZone);
+  const took = formatDuration(bar.end - bar.start) || "—";
   return h(
     "div",
     {
@@ -174,9 +179,8 @@ function barEl(bar: GanttBar, opts: GanttOptions): HTMLElement {
       "data-state": bar.task.state,
       "data-cached": bar.cached ? "true" : null,
       role: "img",
-      "aria-label": `${bar.task.name || "task"}: ${state}${bar.cached ? " (cached)" : ""}`,
-      title: `${bar.task.name || "—"} · ${state}${bar.cached ? " (cached)" : ""}\n${from} → ${until}` +
-        ` (${formatDuration(bar.end - bar.start) || "—"})`,
+      "aria-label": `${name}: ${what}`,
+      title: `${name} · ${what}\n${from} → ${until} (${took})`,
       style: `left: ${pct(bar.x)}; width: ${pct(bar.width)}`,
     },
     bar.cached ? h("span", { class: "kfp-gantt-cached-mark", "aria-hidden": "true" }, "⟳") : null,

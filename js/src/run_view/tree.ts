@@ -114,16 +114,23 @@ function treeRow({ node, depth }: TreeRow, opts: TreeOptions, host: HTMLElement)
       "aria-expanded": hasKids ? String(open) : null,
       style: `padding-left: ${0.25 + depth * 1.1}em`,
     },
-    h("span", { class: "kfp-tree-toggle", "aria-hidden": "true" }, hasKids ? (open ? "▾" : "▸") : ""),
+    h("span", { class: "kfp-tree-toggle", "aria-hidden": "true" }, toggleGlyph(hasKids, open)),
     typeTag(task) ? h("span", { class: "kfp-task-type" }, typeTag(task)) : null,
     h("span", { class: "kfp-task-name", title: task.name || task.id }, task.name || "—"),
-    node.orphan ? h("span", { class: "kfp-muted", title: "parent task not found" }, "(no parent)") : null,
+    node.orphan ? h("span", { class: "kfp-muted", title: ORPHAN_TITLE }, "(no parent)") : null,
     stateBadge(task.state || null),
     h("span", { class: "kfp-task-duration" }, taskDuration(task, opts.now)),
   );
   if (hasKids) bindToggle(el, task.id, opts, host);
   el.addEventListener("keydown", (ev) => moveFocus(ev, el));
   return el;
+}
+
+const ORPHAN_TITLE = "its parent task is not among this run's tasks";
+
+function toggleGlyph(hasKids: boolean, open: boolean): string {
+  if (!hasKids) return "";
+  return open ? "▾" : "▸";
 }
 
 function taskDuration(task: Task, now: number): string {
