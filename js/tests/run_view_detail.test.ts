@@ -4,7 +4,9 @@ import { RULES } from "./lib_rules_fixture";
 import { fixtureRun } from "./run_view_helpers";
 
 const OPTS = { timeZone: "UTC", rules: RULES };
-const q = (el: ParentNode, id: string): HTMLElement | null => el.querySelector(`[data-testid="${id}"]`);
+const T0 = "2026-01-01T00:00:00Z";
+const q = (el: ParentNode, id: string): HTMLElement | null =>
+  el.querySelector(`[data-testid="${id}"]`);
 const all = (el: ParentNode, id: string): HTMLElement[] =>
   Array.from(el.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`));
 
@@ -45,11 +47,8 @@ describe("renderRunDetail with the demo server's failed run", () => {
     const rows = Array.from(params.querySelectorAll("tr")).map((tr) => tr.textContent);
     expect(rows).toEqual(["epochs5", "fail_taskscore", "learning_rate0.0551"]);
     const history = Array.from((q(el, "detail-history") as HTMLElement).querySelectorAll("li"));
-    expect(history.map((li) => li.querySelector(".kfp-badge")?.getAttribute("data-state"))).toEqual([
-      "PENDING",
-      "RUNNING",
-      "FAILED",
-    ]);
+    const states = history.map((li) => li.querySelector(".kfp-badge")?.getAttribute("data-state"));
+    expect(states).toEqual(["PENDING", "RUNNING", "FAILED"]);
     expect(history[2].textContent).toContain("exit code 1");
   });
 
@@ -79,7 +78,8 @@ describe("renderRunDetail with the demo server's failed run", () => {
 
   it("toggles a DAG with Enter and Space, hiding its bars too, and keeps focus", () => {
     const el = mount(fixtureRun("run_failed"));
-    const dag = () => all(el, "task-node").find((n) => n.textContent?.includes("tune-forest")) as HTMLElement;
+    const dag = (): HTMLElement =>
+      all(el, "task-node").find((n) => n.textContent?.includes("tune-forest")) as HTMLElement;
     const before = all(el, "task-node").length;
     dag().focus();
     dag().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
@@ -107,12 +107,11 @@ describe("renderRunDetail with the demo server's failed run", () => {
     const onOpenArtifact = vi.fn();
     const el = mount(fixtureRun("run_failed"), { onOpenArtifact });
     const section = q(el, "task-artifacts") as HTMLElement;
-    const auc = Array.from(section.querySelectorAll("tr")).find((tr) => tr.textContent?.includes("auc"));
+    const rows = Array.from(section.querySelectorAll("tr"));
+    const auc = rows.find((tr) => tr.textContent?.includes("auc"));
     expect(auc?.textContent).toContain("Metric");
     expect(auc?.textContent).toContain("0.8287");
-    const model = Array.from(section.querySelectorAll("tr")).find((tr) =>
-      tr.textContent?.includes("Model"),
-    ) as HTMLElement;
+    const model = rows.find((tr) => tr.textContent?.includes("Model")) as HTMLElement;
     expect(model.textContent).toContain("minio://mlpipeline/v2/artifacts/");
     (model.querySelector("button") as HTMLButtonElement).click();
     expect(onOpenArtifact).toHaveBeenCalledTimes(1);
@@ -142,7 +141,8 @@ describe("renderRunDetail with other runs", () => {
     const el = mount(fixtureRun("run_succeeded"));
     expect(q(el, "first-error")).toBeNull();
     expect(q(el, "detail-state")?.textContent).toContain("SUCCEEDED");
-    expect(all(el, "gantt-bar").every((b) => b.classList.contains("kfp-gantt-succeeded"))).toBe(true);
+    const bars = all(el, "gantt-bar");
+    expect(bars.every((b) => b.classList.contains("kfp-gantt-succeeded"))).toBe(true);
   });
 
   it("extends running tasks of an unfinished run to now, with the run's duration running", () => {
@@ -151,7 +151,9 @@ describe("renderRunDetail with other runs", () => {
     const el = mount(detail, { now: () => created + 3_600_000 });
     const running = all(el, "gantt-bar").filter((b) => b.classList.contains("kfp-gantt-running"));
     expect(running.length).toBeGreaterThan(0);
-    for (const bar of running) expect(parseFloat(bar.style.left) + parseFloat(bar.style.width)).toBeCloseTo(100, 1);
+    for (const bar of running) {
+      expect(parseFloat(bar.style.left) + parseFloat(bar.style.width)).toBeCloseTo(100, 1);
+    }
     expect(q(el, "detail-fields")?.textContent).toContain("1 h 00 m (running)");
   });
 
@@ -159,8 +161,8 @@ describe("renderRunDetail with other runs", () => {
     const el = mount({
       run: { run_id: "r", state: "SUCCEEDED" },
       tasks: [
-        { task_id: "c", name: "cached", state: "CACHED", create_time: "2026-01-01T00:00:00Z", end_time: "2026-01-01T00:00:01Z" },
-        { task_id: "s", name: "ran", state: "SUCCEEDED", create_time: "2026-01-01T00:00:00Z", end_time: "2026-01-01T00:00:09Z" },
+        { task_id: "c", state: "CACHED", create_time: T0, end_time: "2026-01-01T00:00:01Z" },
+        { task_id: "s", state: "SUCCEEDED", create_time: T0, end_time: "2026-01-01T00:00:09Z" },
       ],
     });
     const bars = all(el, "gantt-bar");
@@ -183,6 +185,7 @@ describe("renderRunDetail with hostile or broken input", () => {
   const html = '<img src=x onerror=alert(1)> 訓練 🚀 & "quoted" </td><script>alert(2)</script>';
 
   it("keeps markup in names, messages and parameters as text (case 38)", () => {
+    const art = { name: html, uri: html };
     const el = mount({
       run: {
         display_name: html,
@@ -191,8 +194,8 @@ describe("renderRunDetail with hostile or broken input", () => {
         runtime_config: { parameters: { "<i>p</i>": html } },
       },
       tasks: [
-        { task_id: "t", display_name: html, state: "FAILED", error: { message: html }, create_time: "2026-01-01T00:00:00Z" },
-        { task_id: "u", outputs: { artifacts: [{ artifact_key: "<b>k</b>", artifacts: [{ name: html, uri: html }] }] } },
+        { task_id: "t", display_name: html, state: "FAILED", error: { message: html } },
+        { task_id: "u", outputs: { artifacts: [{ artifact_key: "<b>k</b>", artifacts: [art] }] } },
       ],
     });
     for (const tag of ["img", "script", "b", "i", "td script"]) {
@@ -222,7 +225,13 @@ describe("renderRunDetail with hostile or broken input", () => {
           state_history: [null, 3, { state: null, update_time: {}, error: "boom" }],
           pipeline_version_reference: "p",
         },
-        tasks: [null, 1, "t", [], { task_id: {}, parent_task_id: 9, state: 7, child_tasks: "c", outputs: [] }],
+        tasks: [
+          null,
+          1,
+          "t",
+          [],
+          { task_id: {}, parent_task_id: 9, state: 7, child_tasks: "c", outputs: [] },
+        ],
       },
     ],
   ])("renders %s without throwing, with dashes for missing values", (_label, detail) => {
@@ -234,7 +243,22 @@ describe("renderRunDetail with hostile or broken input", () => {
 
   it("survives missing options", () => {
     host = document.createElement("div");
-    expect(() => renderRunDetail(host, fixtureRun("run_canceling") as never, undefined as never)).not.toThrow();
+    const detail = fixtureRun("run_canceling") as never;
+    expect(() => renderRunDetail(host, detail, undefined as never)).not.toThrow();
     expect(q(host, "task-tree")?.childElementCount).toBe(1);
+  });
+});
+
+describe("renderRunDetail redraws", () => {
+  it("keep keyboard focus on the same task node", () => {
+    const detail = fixtureRun("run_failed");
+    const el = mount(detail);
+    const target = all(el, "task-node")[2];
+    const id = target.dataset.taskId;
+    target.focus();
+    renderRunDetail(el, detail as never, OPTS);
+    const active = document.activeElement as HTMLElement;
+    expect(active).not.toBe(target); // a new element…
+    expect(active.dataset.taskId).toBe(id); // …for the same task
   });
 });

@@ -3,7 +3,8 @@ import { renderRunView } from "../src/run_view/index";
 import { RULES } from "./lib_rules_fixture";
 import { FakeModel, fixtureRun } from "./run_view_helpers";
 
-const q = (el: ParentNode, id: string): HTMLElement | null => el.querySelector(`[data-testid="${id}"]`);
+const q = (el: ParentNode, id: string): HTMLElement | null =>
+  el.querySelector(`[data-testid="${id}"]`);
 const flush = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 const RUN_ID = "95a26a2c-de50-5c3f-ae30-b78549c99ddf";
@@ -128,7 +129,8 @@ describe("renderRunView", () => {
     const { model, el, cleanup } = setup();
     cleanups.push(cleanup);
     model.push("run_id", "other");
-    expect(model.sent[model.sent.length - 1]).toMatchObject({ kind: "run_detail", run_id: "other" });
+    const last = model.sent[model.sent.length - 1];
+    expect(last).toMatchObject({ kind: "run_detail", run_id: "other" });
     (el.querySelector("button") as HTMLButtonElement).click();
     expect(model.sent).toHaveLength(3);
   });

@@ -26,7 +26,10 @@ describe("readTasks", () => {
       "x",
       [],
       { task_id: 3, state: { no: 1 }, create_time: 12, outputs: "none", error: [] },
-      { task_id: "t", outputs: { artifacts: [null, { artifacts: "x" }, { artifacts: [null, 4] }] } },
+      {
+        task_id: "t",
+        outputs: { artifacts: [null, { artifacts: "x" }, { artifacts: [null, 4] }] },
+      },
     ];
     const tasks = readTasks(garbage);
     expect(tasks.map((t) => t.id)).toEqual(["3", "t"]);
@@ -77,11 +80,13 @@ describe("readArtifacts", () => {
   });
 });
 
+const at = (minute: number): string => `2026-01-01T00:0${minute}:00Z`;
+
 describe("firstFailedTask", () => {
   it("picks the earliest failed task by end time, then create time", () => {
     const tasks = tasksFrom([
-      { id: "late", state: "FAILED", created: "2026-01-01T00:00:00Z", ended: "2026-01-01T00:09:00Z" },
-      { id: "early", state: "FAILED", created: "2026-01-01T00:05:00Z", ended: "2026-01-01T00:06:00Z" },
+      { id: "late", state: "FAILED", created: at(0), ended: at(9) },
+      { id: "early", state: "FAILED", created: at(5), ended: at(6) },
       { id: "ok", state: "SUCCEEDED", ended: "2026-01-01T00:01:00Z" },
     ]);
     expect(firstFailedTask(tasks)?.id).toBe("early");
@@ -103,7 +108,8 @@ describe("firstFailedTask", () => {
   });
 
   it("takes the message from status_metadata when error is absent", () => {
-    const [task] = tasksFrom([{ id: "t", state: "FAILED", status_metadata: { message: "OOMKilled" } }]);
+    const meta = { message: "OOMKilled" };
+    const [task] = tasksFrom([{ id: "t", state: "FAILED", status_metadata: meta }]);
     expect(firstFailedTask([task])?.errorMessage).toBe("OOMKilled");
   });
 

@@ -52,8 +52,24 @@ export function renderRunDetail(
     tasksSection(run, tasks, { zone, now, collapsed }),
     artifactsSection(tasks, onOpen),
   );
+  const focused = focusedTask(container);
   container.replaceChildren(root);
+  if (focused) refocus(root, focused);
   return () => root.remove();
+}
+
+// A poll redraws the whole detail; the keyboard user's place in the tree survives it.
+function focusedTask(container: HTMLElement): string {
+  const active = container.ownerDocument.activeElement;
+  if (!(active instanceof HTMLElement) || !container.contains(active)) return "";
+  return active.dataset.testid === "task-node" ? active.dataset.taskId ?? "" : "";
+}
+
+function refocus(root: HTMLElement, taskId: string): void {
+  const nodes = root.querySelectorAll<HTMLElement>('[data-testid="task-node"]');
+  Array.from(nodes)
+    .find((node) => node.dataset.taskId === taskId)
+    ?.focus({ preventScroll: true });
 }
 
 function safeNow(now: (() => number) | undefined): number {
