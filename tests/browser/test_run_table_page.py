@@ -1,0 +1,238 @@
+"""The run table in Chromium, driven by a real RunTable against an embedded server.
+
+The page holds only the built bundle and a stand-in model; every message goes to
+the kernel-side widget in this process (see ``_harness.py``), which makes real
+HTTP calls to a demo server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kfp_nb import Client
+from kfp_nb.server._demo import _uid as demo_uid
+from kfp_nb.widgets import RunTable
+
+from ._harness import Harness
+from ._panels import (
+    all_ids,
+    badge,
+    expect_no_page_errors,
+    open_panel,
+    reveal,
+    row,
+    shown_ids,
+    shown_names,
+    wait_for,
+    wait_loaded,
+)
+
+#: A churn-model run with two hours of work left: RUNNING until terminated.
+LONG_RUNNING = demo_uid("run", "churn-model", 26)
+#: A churn-model run whose task fails on the first attempt only.
+FAILED = demo_uid("run", "churn-model", 12)
+#: A finished, active churn-model run.
+SUCCEEDED = demo_uid("run", "churn-model", 10)
+
+
+@pytest.fixture(scope="module")
+def read_client(read_server: Any):
+    with Client(read_server.url) as c:
+        yield c
+
+
+def show_table(harness: Harness, client: Client, **options: Any):
+    options.setdefault("poll_interval", 0.3)
+    return harness.show(lambda: RunTable(client, **options))
+
+
+def test_table_renders_every_active_run(
+    page: Page, harness: Harness, read_client: Client, artifacts: Path
+) -> None:
+    panel = show_table(harness, read_client)
+    errors = open_panel(page, panel)
+    total = wait_loaded(panel)
+    expected = read_client.runs(progress=False)
+    assert total == len(expected)
+
+    expect(page.get_by_test_id("kfp-run-table")).to_be_visible()
+    for key in ("display_name", "state", "experiment_name", "created_at"):
+        expect(page.get_by_test_id(f"col-{key}")).to_be_visible()
+    expect(page.get_by_test_id("row-count")).to_contain_text(str(total))
+    expect(page.get_by_test_id("time-zone")).to_contain_text("UTC")
+    expect(page.get_by_test_id("run-row").first).to_be_visible()
+    # Scrolling through the table meets every listed run exactly.
+    assert all_ids(page) == set(expected.run_id)
+    for run in expected.iloc[::15].itertuples():
+        reveal(page, run.run_id)
+        expect(badge(page, run.run_id)).to_have_attribute("data-state", str(run.state))
+        expect(row(page, run.run_id).get_by_test_id("run-link")).to_have_text(
+            run.display_name
+        )
+    page.get_by_test_id("table-scroll").evaluate("el => { el.scrollTop = 0; }")
+    page.screenshot(path=str(artifacts / "run_table.png"), full_page=True)
+    expect_no_page_errors(errors)
+
+
+def test_sort_by_header_then_reverse(
+    page: Page, harness: Harness, read_client: Client
+) -> None:
+    panel = show_table(harness, read_client)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    expect(page.get_by_test_id("run-row").first).to_be_visible()
+    before = shown_names(page)
+
+    page.get_by_test_id("col-display_name").click()
+    first = wait_for(lambda: (n := shown_names(page)) != before and n, what="a new order")
+    assert first in (sorted(first), sorted(first, reverse=True))
+    assert panel.get("sort")["key"] == "display_name"
+
+    page.get_by_test_id("col-display_name").click()
+    second = wait_for(lambda: (n := shown_names(page)) != first and n, what="reversal")
+    assert second == list(reversed(first))
+    assert panel.get("sort")["desc"] is (second == sorted(second, reverse=True))
+    expect_no_page_errors(errors)
+
+
+def test_text_filter_narrows_rows(
+    page: Page, harness: Harness, read_client: Client
+) -> None:
+    panel = show_table(harness, read_client)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    runs = read_client.runs(progress=False)
+    wanted = set(runs.run_id[runs.display_name.str.contains("sweep-00")])
+    assert 0 < len(wanted) < len(runs)
+
+    page.get_by_test_id("text-filter").fill("SWEEP-00")  # case-insensitive
+    wait_for(lambda: set(shown_ids(page)) == wanted, what="only the matching runs")
+    assert wait_for(lambda: panel.get("text_filter").lower() == "sweep-00")
+    page.get_by_test_id("text-filter").fill("")
+    wait_for(lambda: len(shown_ids(page)) > len(wanted), what="every run again")
+    assert all_ids(page) == set(runs.run_id)
+    expect_no_page_errors(errors)
+
+
+def test_selection_syncs_both_ways(
+    page: Page, harness: Harness, read_client: Client
+) -> None:
+    panel = show_table(harness, read_client)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    expect(page.get_by_test_id("run-row").first).to_be_visible()
+    ids = shown_ids(page)
+
+    row(page, ids[1]).get_by_test_id("row-select").click()
+    row(page, ids[4]).get_by_test_id("row-select").click(modifiers=["Shift"])
+    wait_for(lambda: set(panel.get("selected")) == set(ids[1:5]), what="a range")
+
+    panel.call(lambda w: w.select([ids[0]]))
+    expect(row(page, ids[0]).get_by_test_id("row-select")).to_be_checked()
+    expect(row(page, ids[2]).get_by_test_id("row-select")).not_to_be_checked()
+    frame = panel.call(lambda w: w.selected_frame)
+    assert list(frame.run_id) == [ids[0]]
+
+    # Select-all takes every run the filters let through, drawn or not.
+    page.get_by_test_id("select-all").click()
+    everyone = set(panel.call(lambda w: list(w.frame.run_id)))
+    wait_for(lambda: set(panel.get("selected")) == everyone, what="select-all")
+    expect_no_page_errors(errors)
+
+
+def test_terminate_shows_canceling_then_final(
+    page: Page, harness: Harness, kfp: Client
+) -> None:
+    assert kfp.get_run(LONG_RUNNING).state == "RUNNING"
+    panel = show_table(harness, kfp)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    reveal(page, LONG_RUNNING)
+    expect(badge(page, LONG_RUNNING)).to_have_attribute("data-state", "RUNNING")
+
+    row(page, LONG_RUNNING).get_by_test_id("row-select").click()
+    expect(page.get_by_test_id("action-terminate")).to_be_enabled()
+    expect(page.get_by_test_id("action-retry")).to_be_disabled()
+    page.get_by_test_id("action-terminate").click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("1")
+    page.get_by_test_id("confirm-ok").click()
+
+    expect(badge(page, LONG_RUNNING)).to_have_attribute(
+        "data-state", "CANCELING", timeout=5_000
+    )
+    # The server ends it a second later; polling (every 0.3 s) brings it in.
+    expect(badge(page, LONG_RUNNING)).to_have_attribute(
+        "data-state", "FAILED", timeout=10_000
+    )
+    assert kfp.get_run(LONG_RUNNING).state == "FAILED"
+    expect(page.get_by_test_id("action-summary")).to_contain_text("1")
+    assert panel.get("last_action")["succeeded"] == 1
+    expect_no_page_errors(errors)
+
+
+def test_retry_failed_run_shows_it_active(
+    page: Page, harness: Harness, kfp: Client
+) -> None:
+    assert kfp.get_run(FAILED).state == "FAILED"
+    panel = show_table(harness, kfp)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+
+    reveal(page, FAILED).get_by_test_id("row-select").click()
+    expect(page.get_by_test_id("action-retry")).to_be_enabled()
+    expect(page.get_by_test_id("action-terminate")).to_be_disabled()
+    page.get_by_test_id("action-retry").click()
+    active = panel.get("rules")["active"]
+    expect(badge(page, FAILED)).not_to_have_attribute("data-state", "FAILED")
+    assert badge(page, FAILED).get_attribute("data-state") in active
+    assert kfp.get_run(FAILED).state != "FAILED"
+    # A successful action leaves the selection.
+    wait_for(lambda: FAILED not in panel.get("selected"), what="the selection to clear")
+    expect_no_page_errors(errors)
+
+
+def test_archive_hides_run_from_active_view(
+    page: Page, harness: Harness, kfp: Client
+) -> None:
+    panel = show_table(harness, kfp)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    reveal(page, SUCCEEDED)
+
+    row(page, SUCCEEDED).get_by_test_id("row-select").click()
+    expect(page.get_by_test_id("action-restore")).to_be_disabled()
+    page.get_by_test_id("action-archive").click()
+    expect(row(page, SUCCEEDED)).to_have_count(0)
+    assert kfp.get_run(SUCCEEDED).storage_state == "ARCHIVED"
+
+    page.get_by_test_id("archived-toggle").select_option("archived")
+    wait_for(lambda: panel.get("archived") == "archived" and not panel.get("loading"),
+             what="the archived listing")  # fmt: skip
+    reveal(page, SUCCEEDED)
+    expect(badge(page, SUCCEEDED)).to_have_attribute("data-state", "SUCCEEDED")
+    expect_no_page_errors(errors)
+
+
+def test_server_error_shows_in_panel(
+    page: Page, harness: Harness, live_server: Any, kfp: Client
+) -> None:
+    panel = show_table(harness, kfp, polling=False)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    expect(page.get_by_test_id("panel-error")).to_be_hidden()
+
+    live_server.stop()
+    page.get_by_test_id("refresh").click()
+    expect(page.get_by_test_id("panel-error")).to_be_visible(timeout=15_000)
+    expect(page.get_by_test_id("panel-error")).not_to_have_text("")
+    assert panel.get("error")
+    # The panel is still alive: its rows and controls are there.
+    expect(page.get_by_test_id("run-row").first).to_be_visible()
+    expect(page.get_by_test_id("text-filter")).to_be_enabled()
+    expect_no_page_errors(errors)
