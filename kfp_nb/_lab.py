@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,23 @@ def _answers(url: str) -> bool:
     return response.status_code == 200 and "multi_user" in response.text
 
 
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _busy(what: str, port: int, variable: str) -> SystemExit:
+    return SystemExit(
+        f"kfp-nb demo: port {port} is in use by something that is not {what}; "
+        f"free it or choose another port ({variable}=..., e.g. `make demo "
+        f"{variable}={port + 1}`)"
+    )
+
+
 def _lab_command(*, port: int, root: Path, token: str) -> list[str]:
     command = [
         sys.executable,
@@ -35,6 +53,7 @@ def _lab_command(*, port: int, root: Path, token: str) -> list[str]:
         f"--port={port}",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
+        "--ServerApp.port_retries=0",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and CI machines run as root
@@ -58,8 +77,19 @@ def run_demo(
 
     url = f"http://{host}:{port}"
     server = None
+    if not _port_free("127.0.0.1", lab_port):
+        # Jupyter would quietly move to another port and the URL printed here
+        # would point at whatever holds this one.
+        raise _busy("free for JupyterLab", lab_port, "LAB_PORT")
     if _answers(url):
-        print(f"Using the KFP API already answering at {url}", flush=True)
+        print(
+            f"Using the KFP API already answering at {url} (it is not stopped on "
+            "exit). The notebooks act on its runs; they skip destructive steps "
+            "unless it is kfp_nb's embedded server.",
+            flush=True,
+        )
+    elif not _port_free(host, port):
+        raise _busy("a KFP API", port, "PORT")
     else:
         Path(db).parent.mkdir(parents=True, exist_ok=True)
         server = launch(db=db, demo=True, speed=speed, host=host, port=port)
@@ -72,7 +102,8 @@ def run_demo(
         env=env,
     )
     print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}", flush=True)
-    print("Press Ctrl-C to stop JupyterLab and the server.", flush=True)
+    stops = "JupyterLab and the server" if server else "JupyterLab"
+    print(f"Press Ctrl-C to stop {stops}.", flush=True)
     # A plain `kill` should clean up as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
