@@ -125,9 +125,13 @@ class Panel(anywidget.AnyWidget):
         message = _remote.short_error(exc)
         if isinstance(exc, _errors.KFPError):
             self.error = message
-        self._push({"id": content.get("id"), "kind": reply_kind, "ok": False, "error": message})
+        self._push(
+            {"id": content.get("id"), "kind": reply_kind, "ok": False, "error": message}
+        )
 
-    def _push(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+    def _push(
+        self, content: dict[str, Any], buffers: list[bytes] | None = None
+    ) -> None:
         """Send a message; dropped quietly once the widget is closed."""
         if self._closed or self.comm is None:
             return
@@ -135,7 +139,7 @@ class Panel(anywidget.AnyWidget):
             content.pop("id", None)
         try:
             self.send(content, buffers=buffers)
-        except Exception:  # a comm closed under us: the view is gone anyway
+        except Exception:  # noqa: BLE001 - a comm closed under us: the view is gone
             logger.debug("kfp_nb panel: could not send %s", content.get("kind"))
 
     def _request_run_detail(self, content: dict) -> None:

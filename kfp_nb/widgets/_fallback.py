@@ -30,7 +30,9 @@ def summary_text(frame: pd.DataFrame, *, total: int | None = None) -> str:
     return f"{head}: {parts}" if parts else head
 
 
-def table_html(frame: pd.DataFrame, *, total: int | None = None, error: str = "") -> str:
+def table_html(
+    frame: pd.DataFrame, *, total: int | None = None, error: str = ""
+) -> str:
     """The runs as a plain HTML table (name, state, experiment, created, duration)."""
     rows = frame.head(MAX_ROWS)
     body = "".join(_row(rows, i) for i in range(len(rows)))
@@ -61,7 +63,11 @@ def _row(frame: pd.DataFrame, i: int) -> str:
         _time(row.get("created_at")),
         _duration(row.get("duration")),
     )
-    return "<tr>" + "".join(f'<td style="{_CELL}">{escape(c)}</td>' for c in cells) + "</tr>"
+    return (
+        "<tr>"
+        + "".join(f'<td style="{_CELL}">{escape(c)}</td>' for c in cells)
+        + "</tr>"
+    )
 
 
 def _value(row: pd.Series, name: str) -> str:
@@ -91,7 +97,9 @@ def _duration(value: Any) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def run_html(run: dict[str, Any] | None, tasks: list[dict[str, Any]], *, error: str = "") -> str:
+def run_html(
+    run: dict[str, Any] | None, tasks: list[dict[str, Any]], *, error: str = ""
+) -> str:
     """One run's fields and its tasks as plain, escaped HTML."""
     if not run:
         note = f"error: {escape(error)}" if error else "no data loaded"

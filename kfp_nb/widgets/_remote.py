@@ -18,7 +18,11 @@ from .._client import Client
 __all__ = ["ARCHIVED_VIEWS", "fetch_detail", "get_runs", "list_pages", "short_error"]
 
 #: ``archived`` trait value → ``client.runs(archived=...)``.
-ARCHIVED_VIEWS: dict[str, bool | None] = {"active": False, "archived": True, "all": None}
+ARCHIVED_VIEWS: dict[str, bool | None] = {
+    "active": False,
+    "archived": True,
+    "all": None,
+}
 #: Concurrent HTTP calls of one panel (actions, polls, re-reads).
 MAX_CALLS = 8
 _MISSING = object()

@@ -38,7 +38,9 @@ class RunView(Panel):
         time_zone: str = "",
     ) -> None:
         if not isinstance(run_id, str) or not run_id:
-            raise ValueError(f"RunView needs a run id (a non-empty string), got {run_id!r}")
+            raise ValueError(
+                f"RunView needs a run id (a non-empty string), got {run_id!r}"
+            )
         self._run: dict[str, Any] | None = None
         self._tasks: list[dict[str, Any]] = []
         self._poller = Poller(
@@ -73,8 +75,10 @@ class RunView(Panel):
         """Read the detail now; a failure goes to ``error``. True on success."""
         try:
             run, tasks = _remote.fetch_detail(self._client, self.run_id)
-        except Exception as exc:
-            logger.warning("kfp_nb RunView: reading run %s failed: %s", self.run_id, exc)
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised
+            logger.warning(
+                "kfp_nb RunView: reading run %s failed: %s", self.run_id, exc
+            )
             self.error = _remote.short_error(exc)
             return False
         self._got_detail(run, tasks)
@@ -92,7 +96,9 @@ class RunView(Panel):
     def _poll_wanted(self) -> bool:
         run = self._run
         state = run.get("state") if run else None
-        return bool(self.polling and not self._closed and state in _states.ACTIVE_RUN_STATES)
+        return bool(
+            self.polling and not self._closed and state in _states.ACTIVE_RUN_STATES
+        )
 
     def _poll_tick(self) -> None:
         if not self._read() or self._closed:

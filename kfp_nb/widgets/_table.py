@@ -11,6 +11,7 @@ import pandas as pd
 import traitlets as t
 
 from .. import _frames, _states
+from .._errors import KFPError
 from . import _fallback, _payload, _remote
 from ._base import Panel, now_iso
 from ._poller import Poller
@@ -223,7 +224,11 @@ class RunTable(Panel):
                 if not self._take_page(page, first=first, generation=generation):
                     return
                 self._push(
-                    {"id": request_id if first else None, "kind": "rows", "replace": first},
+                    {
+                        "id": request_id if first else None,
+                        "kind": "rows",
+                        "replace": first,
+                    },
                     [_payload.encode_rows(page)],
                 )
                 self.total = max(total, self.loaded)
@@ -232,7 +237,10 @@ class RunTable(Panel):
         except Exception as exc:
             if self._stale(generation):
                 return
-            logger.exception("kfp_nb RunTable: listing runs failed")
+            if isinstance(exc, KFPError):
+                logger.warning("kfp_nb RunTable: listing runs failed: %s", exc)
+            else:
+                logger.exception("kfp_nb RunTable: listing runs failed")
             self.error = _remote.short_error(exc)
             if first:
                 self._push(
@@ -264,7 +272,10 @@ class RunTable(Panel):
 
     def _source_pages(self) -> Iterator[tuple[list[dict[str, Any]], int]]:
         if self._source_ids is None:
-            filters = {**self._filters, "archived": _remote.ARCHIVED_VIEWS[self.archived]}
+            filters = {
+                **self._filters,
+                "archived": _remote.ARCHIVED_VIEWS[self.archived],
+            }
             yield from _remote.list_pages(
                 self._client, filters, page_size=self._page_size
             )
@@ -315,7 +326,9 @@ class RunTable(Panel):
 
     def _request_action(self, content: dict) -> None:
         action, run_ids = content.get("action"), content.get("run_ids")
-        if not isinstance(run_ids, list) or not all(isinstance(r, str) for r in run_ids):
+        if not isinstance(run_ids, list) or not all(
+            isinstance(r, str) for r in run_ids
+        ):
             raise ValueError("an action request needs run_ids (a list of run ids)")
         self._act(action, run_ids, request_id=content.get("id"))
 
@@ -440,6 +453,7 @@ class RunTable(Panel):
                 for rid in ids
                 if rid in rows.index
             }
+        states.update(self._states_elsewhere([r for r in ids if r not in states]))
         todo = []
         for rid in ids:
             state = states.get(rid)
@@ -450,6 +464,15 @@ class RunTable(Panel):
                 results[rid] = (False, reason)
                 self._progress(request_id, rid, reason)
         return todo
+
+    def _states_elsewhere(self, run_ids: list[str]) -> dict[str, tuple[Any, Any]]:
+        """States of runs not in the table, read from the server (gone: left out)."""
+        found, _ = _remote.get_runs(self._client, run_ids)
+        return {
+            rid: (run.get("state"), run.get("storage_state"))
+            for rid, run in found.items()
+            if run
+        }
 
     def _progress(self, request_id: str | None, run_id: str, error: str | None) -> None:
         self._push(
@@ -482,11 +505,18 @@ class RunTable(Panel):
         request_id: str | None,
     ) -> pd.DataFrame:
         rows = [
-            {"run_id": rid, "action": action, "ok": results[rid][0], "error": results[rid][1]}
+            {
+                "run_id": rid,
+                "action": action,
+                "ok": results[rid][0],
+                "error": results[rid][1],
+            }
             for rid in ids
         ]
         succeeded = {row["run_id"] for row in rows if row["ok"]}
-        failed = [{"run_id": r["run_id"], "error": r["error"]} for r in rows if not r["ok"]]
+        failed = [
+            {"run_id": r["run_id"], "error": r["error"]} for r in rows if not r["ok"]
+        ]
         self.selected = [rid for rid in self.selected if rid not in succeeded]
         self.last_action = {
             "action": action,
@@ -496,9 +526,11 @@ class RunTable(Panel):
             "at": now_iso(),
         }
         wire = [{**row, "error": row["error"] or ""} for row in rows]
-        self._push({"id": request_id, "kind": "action_done", "ok": True, "results": wire})
+        self._push(
+            {"id": request_id, "kind": "action_done", "ok": True, "results": wire}
+        )
         return pd.DataFrame(rows, columns=_RESULT_COLUMNS).astype(
-            {"run_id": "string", "action": "string", "ok": bool}
+            {"run_id": "string", "action": "string", "ok": bool, "error": "string"}
         )
 
     # Polling ---------------------------------------------------------------
