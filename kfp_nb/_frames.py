@@ -18,9 +18,14 @@ Rules shared by every frame:
   converted to UTC, a string without a zone is taken as UTC, nanoseconds are
   kept, and the "not set" forms become ``NaT``: the epoch instant in any
   spelling, Go's zero time ``0001-01-01T00:00:00Z``, ``""`` and ``None``.
-  Python ``datetime`` objects are accepted too (naive = UTC). Anything else,
-  or a time outside 1677–2262, raises ``ValueError`` naming the column, the
-  row's id and the value.
+  Python ``datetime`` objects are accepted too (naive = UTC).
+- **Unreadable values** never hide the other rows: a time that is malformed
+  or outside 1677–2262 (which pandas cannot hold, though the server accepts
+  ``9999-12-31``), or an ``execution_id`` that is not an int64, becomes
+  ``NaT`` / ``<NA>``, and one :class:`UnparsedValueWarning` per frame names
+  the rows' ids, the columns and the raw values. The raw values stay in
+  ``df.attrs["unparsed"]``: a list of ``{"row", "<run|task>_id", "column",
+  "value", "problem"}`` dicts (absent when every value was read).
 - **States**: categoricals whose categories are the known states (from
   :mod:`kfp_nb._states`, in their order) followed by any unknown value seen,
   sorted, so the dtype does not depend on row order and a new server state is
@@ -72,14 +77,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from . import _states
+from ._filters import _user_stacklevel
 
 __all__ = [
     "RUN_COLUMNS",
     "TASK_COLUMNS",
+    "UnparsedValueWarning",
     "run_state_history",
     "runs_frame",
     "task_state_history",
@@ -181,6 +190,20 @@ _GO_ZERO = datetime(1, 1, 1)
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 _TIME_DTYPE = "datetime64[ns, UTC]"
+_NOT_RFC3339 = "is not an RFC 3339 timestamp"
+_OUT_OF_RANGE = "is outside the years 1677-2262 that pandas can hold"
+_SHOWN = 5
+
+
+class UnparsedValueWarning(UserWarning):
+    """A value in a server response could not be read; its cell is NaT / <NA>.
+
+    The raw values are kept in the frame's ``attrs["unparsed"]``.
+    """
+
+
+#: Unreadable cells found while building one frame: row, id, column, value, why.
+_Unparsed = list[dict[str, Any]]
 
 
 # -- runs -------------------------------------------------------------------
@@ -230,6 +253,7 @@ def _build_runs(
     experiment_names: Mapping[str, str],
 ) -> pd.DataFrame:
     ids = cols["run_id"]
+    bad: _Unparsed = []
     out: dict[str, Any] = {}
     for name in ("run_id", "display_name", "experiment_id"):
         out[name] = _text(cols[name])
@@ -245,7 +269,7 @@ def _build_runs(
         _STORAGE_UNSPECIFIED,
     )
     for name in ("created_at", "scheduled_at", "started_at", "finished_at"):
-        out[name] = _times(cols[name], column=name, ids=ids, what="run")
+        out[name] = _times(cols[name], column=name, ids=ids, what="run", bad=bad)
     out["duration"] = _duration(
         out["finished_at"], out["started_at"], out["created_at"]
     )
@@ -257,7 +281,7 @@ def _build_runs(
     for name in sorted(params):
         rows, values = params[name]
         out[PARAM_PREFIX + name] = _param_column(rows, values, size)
-    return pd.DataFrame(out, index=pd.RangeIndex(size))
+    return _report(pd.DataFrame(out, index=pd.RangeIndex(size)), bad, "run")
 
 
 def _param_column(rows: list[int], values: list[Any], size: int) -> Any:
@@ -406,6 +430,7 @@ def _artifact_id(value: Any) -> Any:
 
 def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
     ids = cols["task_id"]
+    bad: _Unparsed = []
     out: dict[str, Any] = {}
     for name in ("task_id", "run_id", "parent_task_id", "name", "display_name"):
         out[name] = _text(cols[name])
@@ -414,7 +439,7 @@ def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
         cols["state"], _states.TASK_STATES, _states.TASK_STATE_NUMBERS, _UNSPECIFIED
     )
     for name in ("create_time", "start_time", "end_time"):
-        out[name] = _times(cols[name], column=name, ids=ids, what="task")
+        out[name] = _times(cols[name], column=name, ids=ids, what="task", bad=bad)
     out["duration"] = _duration(out["end_time"], out["start_time"], out["create_time"])
     for name in ("cache_fingerprint", "scope_path", "error"):
         out[name] = _text(cols[name])
@@ -425,29 +450,34 @@ def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
     out["n_outputs"] = _counts(outputs)
     out["input_artifacts"] = _objects([s and s[0] for s in inputs])
     out["output_artifacts"] = _objects([s and s[0] for s in outputs])
-    out["execution_id"] = _int64(cols["execution_id"], ids)
+    out["execution_id"] = _int64(cols["execution_id"], ids, bad)
     out["input_artifact_ids"] = _objects([s and s[1] for s in inputs])
     out["output_artifact_ids"] = _objects([s and s[1] for s in outputs])
-    return pd.DataFrame(out, index=pd.RangeIndex(len(ids)))
+    return _report(pd.DataFrame(out, index=pd.RangeIndex(len(ids))), bad, "task")
 
 
 def _counts(summaries: list[Any]) -> Any:
     return pd.array([None if s is None else s[2] for s in summaries], "Int64")
 
 
-def _int64(values: list[Any], ids: list[Any]) -> Any:
+def _int64(values: list[Any], ids: list[Any], bad: _Unparsed) -> Any:
     numbers: list[int | None] = []
-    for task_id, value in zip(ids, values):
-        if value is None or value == "":
-            numbers.append(None)
-            continue
-        try:
-            numbers.append(int(value))
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"task {task_id!r}: execution_id {value!r} is not an int64"
-            ) from None
+    for row, value in enumerate(values):
+        number = _int64_value(value)
+        if number is None and value is not None and value != "":
+            _note(bad, row, ids, "task", "execution_id", value, "is not an int64")
+        numbers.append(number)
     return pd.array(numbers, dtype="Int64")
+
+
+def _int64_value(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if -(2**63) <= number < 2**63 else None
 
 
 # -- state histories --------------------------------------------------------
@@ -487,15 +517,19 @@ def _history(
             states.append(entry.get("state"))
             times.append(entry.get("update_time"))
             errors.append(_message(entry.get("error")))
-    return pd.DataFrame(
+    bad: _Unparsed = []
+    frame = pd.DataFrame(
         {
             id_key: _text(ids),
             "state": _category(states, known, numbers, _UNSPECIFIED),
-            "update_time": _times(times, column="update_time", ids=ids, what=what),
+            "update_time": _times(
+                times, column="update_time", ids=ids, what=what, bad=bad
+            ),
             "error": _text(errors),
         },
         index=pd.RangeIndex(len(ids)),
     )
+    return _report(frame, bad, what)
 
 
 # -- shared column builders -------------------------------------------------
@@ -577,12 +611,20 @@ def _category(
     return pd.Categorical(names, categories=[*known, *unknown])
 
 
-def _times(values: list[Any], *, column: str, ids: list[Any], what: str) -> Any:
-    """RFC 3339 values → ``datetime64[ns, UTC]``; unset forms → NaT."""
+def _times(
+    values: list[Any], *, column: str, ids: list[Any], what: str, bad: _Unparsed
+) -> Any:
+    """RFC 3339 values → ``datetime64[ns, UTC]``; unset forms → NaT.
+
+    A value that cannot be read is NaT too, and is noted in ``bad``.
+    """
     kinds = set(map(type, values))
     if not all(k is str or k is type(None) or issubclass(k, datetime) for k in kinds):
-        wrong = [not isinstance(v, (str, datetime, type(None))) for v in values]
-        _bad_time(values, wrong, column, ids, what, "is not an RFC 3339 timestamp")
+        values = list(values)
+        for row, value in enumerate(values):
+            if not isinstance(value, (str, datetime, type(None))):
+                _note(bad, row, ids, what, column, value, _NOT_RFC3339)
+                values[row] = None
     array = np.array(values, dtype=object) if values else np.empty(0, dtype=object)
     parsed = pd.to_datetime(array, utc=True, format="ISO8601", errors="coerce")
     parsed = pd.DatetimeIndex(parsed)
@@ -592,12 +634,9 @@ def _times(values: list[Any], *, column: str, ids: list[Any], what: str) -> Any:
     failed = parsed.isna() & ~(pd.isna(array) | (array == ""))
     if failed.any() or outside.any():
         zero = np.array([_is_go_zero(v) for v in values], dtype=bool)
-        if (failed & ~zero).any():
-            _bad_time(values, failed & ~zero, column, ids, what,
-                      "is not an RFC 3339 timestamp")
-        if (outside & ~zero).any():
-            _bad_time(values, outside & ~zero, column, ids, what,
-                      "is outside the years 1677-2262 that pandas can hold")
+        for problem, mask in ((_NOT_RFC3339, failed), (_OUT_OF_RANGE, outside)):
+            for row in np.flatnonzero(mask & ~zero):
+                _note(bad, int(row), ids, what, column, values[row], problem)
         parsed = parsed.where(~(outside | zero))
     parsed = parsed.as_unit("ns")
     return pd.array(parsed.where(parsed != _EPOCH), dtype=_TIME_DTYPE)
@@ -610,14 +649,39 @@ def _is_go_zero(value: Any) -> bool:
     return isinstance(value, datetime) and value.replace(tzinfo=None) == _GO_ZERO
 
 
-def _bad_time(
-    values: list[Any], bad: Any, column: str, ids: list[Any], what: str, problem: str
+def _note(
+    bad: _Unparsed,
+    row: int,
+    ids: list[Any],
+    what: str,
+    column: str,
+    value: Any,
+    problem: str,
 ) -> None:
-    index = int(np.flatnonzero(np.asarray(bad))[0])
-    raise ValueError(
-        f"{what} {ids[index]!r}: {column} {values[index]!r} {problem} "
-        "(expected e.g. '2024-05-01T12:00:00Z')"
+    bad.append(
+        {"row": row, f"{what}_id": ids[row], "column": column, "value": value,
+         "problem": problem}
     )
+
+
+def _report(frame: pd.DataFrame, bad: _Unparsed, what: str) -> pd.DataFrame:
+    """Keep unreadable values in ``attrs["unparsed"]`` and warn once about them."""
+    if not bad:
+        return frame
+    frame.attrs["unparsed"] = bad
+    shown = "; ".join(
+        f"{what} {b[f'{what}_id']!r} {b['column']} {b['value']!r} {b['problem']}"
+        for b in bad[:_SHOWN]
+    )
+    more = f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
+    warnings.warn(
+        f"{len(bad)} value(s) could not be read and are shown as NaT/<NA>: "
+        f"{shown}{more}. The raw values are in df.attrs['unparsed'] "
+        "(expected times like '2024-05-01T12:00:00Z').",
+        UnparsedValueWarning,
+        stacklevel=_user_stacklevel(),
+    )
+    return frame
 
 
 def _duration(end: Any, start: Any, created: Any) -> Any:

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from kfp_nb import _states
-from kfp_nb._frames import RUN_COLUMNS, run_state_history, runs_frame
+from kfp_nb._frames import (
+    RUN_COLUMNS,
+    UnparsedValueWarning,
+    run_state_history,
+    runs_frame,
+)
 from kfp_nb._models import Run
 
 from tests._data import case, sample
@@ -166,10 +171,45 @@ def test_datetime_objects_are_accepted_naive_as_utc():
      (1700000000, "not an RFC 3339"), ({}, "not an RFC 3339"),
      ("9999-12-31T23:59:59Z", "outside the years 1677-2262")],
 )
-def test_malformed_timestamp_names_the_run_and_column(bad, problem):
-    with pytest.raises(ValueError, match=r"run 'bad-run': finished_at") as info:
-        runs_frame([wire_run("ok"), wire_run("bad-run", finished_at=bad)])
-    assert problem in str(info.value)
+def test_unreadable_time_is_nat_with_one_warning_and_kept_raw(bad, problem):
+    with pytest.warns(UnparsedValueWarning) as caught:
+        df = runs_frame([wire_run("ok"), wire_run("bad-run", finished_at=bad)])
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "run 'bad-run' finished_at" in text and problem in text
+    assert repr(bad) in text and "attrs['unparsed']" in text
+    assert caught[0].filename == __file__  # points at the caller, not kfp_nb
+    assert len(df) == 2 and pd.isna(df.loc[1, "finished_at"])
+    assert df.loc[0, "run_id"] == "ok" and df["created_at"].notna().all()
+    assert df.attrs["unparsed"] == [
+        {"row": 1, "run_id": "bad-run", "column": "finished_at", "value": bad,
+         "problem": df.attrs["unparsed"][0]["problem"]}
+    ]
+
+
+def test_many_unreadable_values_one_warning_naming_each_run_and_column():
+    runs = [wire_run(f"r{i}", scheduled_at="9999-12-31T23:59:59Z") for i in range(7)]
+    runs.append(wire_run("good"))
+    with pytest.warns(UnparsedValueWarning) as caught:
+        df = runs_frame(runs)
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert text.startswith("7 value(s)") and "run 'r0' scheduled_at" in text
+    assert "and 2 more" in text
+    assert [u["run_id"] for u in df.attrs["unparsed"]] == [f"r{i}" for i in range(7)]
+    assert df["scheduled_at"][:7].isna().all() and df["scheduled_at"][7] is not pd.NaT
+
+
+def test_history_frame_keeps_rows_with_unreadable_times():
+    run = wire_run("h")
+    run["state_history"] = [
+        {"state": "RUNNING", "update_time": "2024-01-01T00:00:00Z"},
+        {"state": "FAILED", "update_time": "not-a-time"},
+    ]
+    with pytest.warns(UnparsedValueWarning, match="run 'h' update_time"):
+        df = run_state_history([run])
+    assert len(df) == 2 and pd.isna(df.loc[1, "update_time"])
+    assert df.attrs["unparsed"][0]["value"] == "not-a-time"
 
 
 # -- case 02: every state survives ------------------------------------------

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from kfp_nb import _states
-from kfp_nb._frames import TASK_COLUMNS, task_state_history, tasks_frame
+from kfp_nb._frames import (
+    TASK_COLUMNS,
+    UnparsedValueWarning,
+    task_state_history,
+    tasks_frame,
+)
 from kfp_nb._models import Task
 
 from tests._data import case, swagger
@@ -298,11 +303,27 @@ def test_row_order_does_not_change_values_or_dtypes():
         pd.testing.assert_frame_equal(again, first)
 
 
-def test_bad_execution_id_names_the_task():
+def test_bad_execution_id_is_na_with_a_warning_naming_the_task():
     tasks = head_tasks()
     tasks[0]["execution_id"] = "twelve"
-    with pytest.raises(ValueError, match="7f3e0000-0000-4000-8000-000000000001"):
-        tasks_frame(tasks)
+    with pytest.warns(UnparsedValueWarning, match="7f3e0000-0000-4000-8000-00000000"
+                      "0001' execution_id 'twelve'"):
+        df = tasks_frame(tasks)
+    assert pd.isna(df.loc[0, "execution_id"]) and len(df) == len(tasks)
+    assert df.attrs["unparsed"][0]["value"] == "twelve"
+
+
+def test_unreadable_task_time_is_nat_and_the_other_tasks_stay():
+    tasks = head_tasks()
+    tasks[0]["end_time"] = "9999-12-31T23:59:59Z"
+    tasks[1]["create_time"] = "soon"
+    with pytest.warns(UnparsedValueWarning) as caught:
+        df = tasks_frame(tasks)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert "end_time '9999-12-31T23:59:59Z'" in str(caught[0].message)
+    assert "create_time 'soon'" in str(caught[0].message)
+    assert pd.isna(df.loc[0, "end_time"]) and pd.isna(df.loc[1, "create_time"])
+    assert {u["column"] for u in df.attrs["unparsed"]} == {"end_time", "create_time"}
 
 
 def test_pydantic_tasks_are_accepted():
