@@ -105,6 +105,19 @@ describe("ColumnStore", () => {
     expect(store.columns.has("param.lr")).toBe(false);
   });
 
+  it("decodes ASCII and non-ASCII names and nulls in one page", () => {
+    const store = new ColumnStore();
+    store.replace(batch([{ run_id: "1", display_name: "plain" }, { run_id: "2", display_name: null }, { run_id: "3", display_name: "Ünïcødé 🚀" }, { run_id: "4", display_name: "tail" }]));
+    expect([0, 1, 2, 3].map((r) => store.get("display_name", r))).toEqual(["plain", null, "Ünïcødé 🚀", "tail"]);
+  });
+
+  it("keeps the last of repeated run ids in one page", () => {
+    const store = new ColumnStore();
+    store.replace(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "a", state: "FAILED" }]));
+    expect(store.length).toBe(1);
+    expect(store.get("state", 0)).toBe("FAILED");
+  });
+
   it("rejects a payload without run_id", () => {
     const store = new ColumnStore();
     expect(() => store.merge({ length: 1, columns: new Map() })).toThrow(/run_id/);

@@ -52,18 +52,99 @@ function toText(v: unknown): string | null {
 
 /** One Arrow column as a store column. */
 function readVector(vector: Vector, kind: ColumnKind): Column {
-  const n = vector.length;
   if (kind === "text") {
-    const data: (string | null)[] = new Array(n);
-    for (let i = 0; i < n; i++) data[i] = toText(vector.get(i));
-    return { kind, data };
+    const fast = DataType.isDictionary(vector.type)
+      ? readDictionary(vector)
+      : DataType.isUtf8(vector.type)
+        ? readUtf8(vector)
+        : null;
+    return { kind, data: fast ?? textArray(vector) };
   }
-  if (kind === "number" && vector.nullCount === 0 && DataType.isFloat(vector.type)) {
-    return { kind, data: Float64Array.from(vector.toArray() as Float64Array) };
-  }
+  const fast = DataType.isFloat(vector.type) ? readFloats(vector) : null;
+  if (fast) return { kind, data: fast };
+  const n = vector.length;
   const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = toNumber(vector.get(i));
+  let i = 0;
+  for (const v of vector) data[i++] = toNumber(v);
   return { kind, data };
+}
+
+function textArray(vector: Vector): (string | null)[] {
+  // Iterating decodes each chunk sequentially: far faster than get(i) per row.
+  const data = vector.toArray() as unknown[];
+  const out: (string | null)[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = toText(data[i]);
+  return out;
+}
+
+type Chunk = Vector["data"][number];
+
+const decoder = new TextDecoder();
+
+/**
+ * Utf8 text: when a chunk's bytes are all ASCII, decode the buffer once and slice
+ * it by offsets (most run ids and names are). Null if a chunk is unusual.
+ */
+function readUtf8(vector: Vector): (string | null)[] | null {
+  const out: (string | null)[] = new Array(vector.length);
+  let k = 0;
+  for (const chunk of vector.data) {
+    const offsets = chunk.valueOffsets as unknown;
+    const bytes = chunk.values as unknown;
+    if (chunk.offset !== 0 || !(offsets instanceof Int32Array) || !(bytes instanceof Uint8Array)) {
+      return null;
+    }
+    if (chunk.nullCount === chunk.length) {
+      out.fill(null, k, k + chunk.length);
+      k += chunk.length;
+      continue;
+    }
+    const used = bytes.subarray(0, offsets[chunk.length]);
+    const text = decoder.decode(used);
+    const ascii = text.length === used.length;
+    for (let i = 0; i < chunk.length; i++) {
+      const a = offsets[i];
+      const b = offsets[i + 1];
+      if (!valid(chunk, i)) out[k++] = null;
+      else out[k++] = ascii ? text.slice(a, b) : decoder.decode(used.subarray(a, b));
+    }
+  }
+  return out;
+}
+
+function valid(chunk: Chunk, i: number): boolean {
+  const bitmap = chunk.nullBitmap;
+  if (!chunk.nullCount || !bitmap || !bitmap.length) return true;
+  return (bitmap[i >> 3] & (1 << (i & 7))) !== 0;
+}
+
+/** Dictionary-encoded text (states): decode each dictionary once. Null if unusual. */
+function readDictionary(vector: Vector): (string | null)[] | null {
+  const out: (string | null)[] = new Array(vector.length);
+  let k = 0;
+  for (const chunk of vector.data) {
+    if (chunk.offset !== 0 || !chunk.dictionary) return null;
+    const words = (chunk.dictionary.toArray() as unknown[]).map(toText);
+    const keys = chunk.values as ArrayLike<number>;
+    for (let i = 0; i < chunk.length; i++) {
+      out[k++] = valid(chunk, i) ? (words[Number(keys[i])] ?? null) : null;
+    }
+  }
+  return out;
+}
+
+/** Float columns read straight from their buffers, nulls as NaN. Null if unusual. */
+function readFloats(vector: Vector): Float64Array | null {
+  const out = new Float64Array(vector.length);
+  let k = 0;
+  for (const chunk of vector.data) {
+    const values = chunk.values as unknown;
+    if (chunk.offset !== 0 || !(values instanceof Float64Array || values instanceof Float32Array)) {
+      return null;
+    }
+    for (let i = 0; i < chunk.length; i++) out[k++] = valid(chunk, i) ? values[i] : Number.NaN;
+  }
+  return out;
 }
 
 function emptyColumn(kind: ColumnKind, n: number): Column {
@@ -147,6 +228,7 @@ export class ColumnStore {
     if (!ids || ids.kind !== "text") {
       throw new Error("row payload has no run_id column (see js/PROTOCOL.md)");
     }
+    if (this.length === 0 && this.adopt(batch, ids.data)) return;
     const targets = new Int32Array(batch.length);
     let added = 0;
     for (let i = 0; i < batch.length; i++) {
@@ -178,6 +260,21 @@ export class ColumnStore {
     this.index.clear();
     for (let r = 0; r < this.length; r++) this.index.set(this.idAt(r), r);
     this.version++;
+  }
+
+  /** First load: take the batch's columns as they are (no copy). */
+  private adopt(batch: Batch, ids: (string | null)[]): boolean {
+    this.index.clear();
+    for (let i = 0; i < batch.length; i++) this.index.set(ids[i] ?? "", i);
+    if (this.index.size !== batch.length) {
+      this.index.clear(); // repeated run ids: let merge keep the last of each
+      return false;
+    }
+    this.columns.clear();
+    for (const [name, col] of batch.columns) this.columns.set(name, col);
+    this.length = batch.length;
+    this.version++;
+    return true;
   }
 
   private grow(length: number, batch: Batch): void {

@@ -184,7 +184,7 @@ class RunTablePanel {
     this.toolbar.update({
       text: this.text,
       stateOrder: this.rules.states,
-      counts: stateCounts(this.store),
+      counts: this.counts(),
       stateFilter: states,
       archived: t.readArchived(model),
       polling: !!model.get("polling"),
@@ -219,6 +219,16 @@ class RunTablePanel {
     if (key === this.orderKey) return;
     this.orderKey = key;
     this.order = computeOrder(this.store, { text: this.text, states, sort }, this.hay);
+  }
+
+  private countsCache: [number, Map<string, number>] = [-1, new Map()];
+
+  /** Rows per state, recounted only when the store changes. */
+  private counts(): Map<string, number> {
+    if (this.countsCache[0] !== this.store.version) {
+      this.countsCache = [this.store.version, stateCounts(this.store)];
+    }
+    return this.countsCache[1];
   }
 
   private emptyText(): string {
