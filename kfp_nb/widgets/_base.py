@@ -23,6 +23,7 @@ import anywidget
 import traitlets as t
 
 from .. import _errors, _states
+from .._client import Client
 from . import _remote
 
 __all__ = ["NOT_BUILT", "Panel"]
@@ -79,10 +80,11 @@ class Panel(anywidget.AnyWidget):
     }
 
     def __init__(self, client: Any, **traits: Any) -> None:
-        if client is None or not hasattr(client, "_run_pages"):
+        if not isinstance(client, Client):
             raise TypeError(
                 f"{type(self).__name__} needs a kfp_nb.Client (the panels make "
-                f"their own HTTP calls from the kernel), got {type(client).__name__}"
+                "their own HTTP calls from the kernel, on threads, so not an "
+                f"AsyncClient), got {type(client).__name__}"
             )
         # Set before the traits: ipywidgets may call close() from __del__ of a
         # half-built widget.

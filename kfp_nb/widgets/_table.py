@@ -120,7 +120,7 @@ class RunTable(Panel):
         self._pending: list[pd.DataFrame] = []
         self._source_ids: list[str] | None = None
         self._generation = 0
-        self._loader: threading.Thread | None = None
+        self._loaders: list[threading.Thread] = []
         self._first_page = threading.Event()
         self._poller = Poller(
             self._poll_tick,
@@ -202,13 +202,16 @@ class RunTable(Panel):
             self._generation += 1
             generation = self._generation
         self.loading = True
-        self._loader = threading.Thread(
+        loader = threading.Thread(
             target=self._load,
             args=(generation, request_id),
             name="kfp_nb-load",
             daemon=True,
         )
-        self._loader.start()
+        with self._lock:
+            # A superseded listing ends at its next page; close() joins them all.
+            self._loaders = [t for t in self._loaders if t.is_alive()] + [loader]
+        loader.start()
 
     def _stale(self, generation: int) -> bool:
         return self._closed or generation != self._generation
@@ -540,7 +543,7 @@ class RunTable(Panel):
             frame = self._current()
             if frame.empty:
                 return []
-            active = frame["state"].astype(str).isin(_states.ACTIVE_RUN_STATES)
+            active = frame["state"].isin(list(_states.ACTIVE_RUN_STATES))
             return [str(r) for r in frame.loc[active.to_numpy(), "run_id"]]
 
     def _poll_wanted(self) -> bool:
@@ -576,9 +579,11 @@ class RunTable(Panel):
         with self._lock:
             self._generation += 1
         self._poller.stop()
-        loader = self._loader
-        if loader is not None and loader is not threading.current_thread():
-            loader.join(10.0)
+        with self._lock:
+            loaders = list(self._loaders)
+        for loader in loaders:
+            if loader is not threading.current_thread():
+                loader.join(10.0)
 
     def _summary(self) -> str:
         with self._lock:

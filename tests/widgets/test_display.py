@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from kfp_nb import Client
+from kfp_nb import AsyncClient, Client
 from kfp_nb.widgets import RunTable, RunView, _base, _fallback
 
 from .._data import case
@@ -147,5 +147,7 @@ def test_secrets_never_leave_the_kernel(live, outbox, caplog):
 def test_a_client_is_required(outbox):
     with pytest.raises(TypeError, match="kfp_nb.Client"):
         RunTable("http://localhost:8080")
+    with pytest.raises(TypeError, match="not an AsyncClient"):
+        RunTable(AsyncClient("http://127.0.0.1:1"))
     with pytest.raises(ValueError, match="run id"):
         RunView(object.__new__(Client), "")
