@@ -90,12 +90,7 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
     async def _send(self, call: _Call) -> httpx.Response:
-        request = self._http.build_request(
-            call.method,
-            call.path.lstrip("/"),
-            params=call.params or None,
-            json=call.json,
-        )
+        request = self._build_request(self._http, call)
         for attempt in range(self._retry.retries + 1):
             last = attempt == self._retry.retries
             try:
@@ -103,7 +98,8 @@ class AsyncClient(_BaseClient):
             except httpx.TransportError as exc:
                 _log_failure(request, exc)
                 if not (call.idempotent and _connect_failure(exc) and not last):
-                    raise await self._transport_error(call, exc) from exc
+                    # from None: httpx errors may quote headers (token, cookie).
+                    raise await self._transport_error(call, exc) from None
                 await asyncio.sleep(self._retry.delay(attempt))
                 continue
             _transport.log_exchange(request, response.status_code)
@@ -266,7 +262,7 @@ class AsyncClient(_BaseClient):
     async def get_experiment(self, experiment_id: str) -> Experiment:
         call = _Call(
             "GET",
-            f"{API}/experiments/{_q(experiment_id)}",
+            f"{API}/experiments/{_q(experiment_id, 'experiment_id')}",
             run_id=experiment_id,
             what="experiment",
         )

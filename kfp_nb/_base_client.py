@@ -19,6 +19,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from . import _artifacts, _errors, _states, _transport
+from ._filters import check_unicode
 from ._models import (
     PipelineVersionReference,
     to_wire,
@@ -59,13 +60,30 @@ _SERVER_OWNED = frozenset(
 #: Builds a listing request from a page token; ``full`` adds filter and sort.
 _Maker = Callable[[str | None, bool], "_Call"]
 _MAX_PAGES = 100_000
+#: httpx refuses a URL component longer than this (httpx._urlparse).
+_MAX_URL_PART = 65_536
 
 
-def _q(segment: str) -> str:
+def _q(segment: str, argument: str = "id") -> str:
     """A percent-quoted path segment; an empty id is a caller error."""
-    if not isinstance(segment, str) or not segment:
-        raise ValueError(f"an id must be a non-empty string, got {segment!r}")
-    return quote(segment, safe="")
+    return quote(_require_id(segment, argument), safe="")
+
+
+def _require_id(value: Any, argument: str) -> str:
+    """``value`` when it is a usable id; empty or blank is a ValueError.
+
+    An empty id must never fall back to "every run" (a dropped query value)
+    or to another endpoint (an empty path segment).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be an id string, not {value!r}")
+    if not value.strip():
+        raise ValueError(f"{argument} must be a non-empty id, got {value!r}")
+    return check_unicode(value, argument)
+
+
+def _optional_id(value: Any, argument: str) -> str | None:
+    return None if value is None else _require_id(value, argument)
 
 
 def _filter_text(value: Any) -> str | None:
@@ -83,7 +101,50 @@ def _filter_text(value: Any) -> str | None:
         if isinstance(value, str)
         else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     )
+    check_unicode(text, "filter")
     return quote(text, safe="") if text.lstrip().startswith("{") else text
+
+
+_CREATE_HINT = (
+    "create_run needs display_name= and a pipeline: pipeline_spec= (the "
+    "compiled pipeline) or pipeline_version_reference= (an uploaded version)."
+)
+#: Statuses a server uses to refuse an action in the run's current state.
+_REFUSED = frozenset({400, 409, 412})
+
+
+def _action_hint(action: str, run_id: str) -> str:
+    """Which run states allow ``action``, from the state rules (nothing fetched)."""
+    allowed = _states.rules_payload()["actions"].get(action)
+    if action == "unarchive":
+        return (
+            "A run cannot be restored while its experiment is archived: "
+            "unarchive the experiment first."
+        )
+    if not allowed or set(allowed) >= set(_states.RUN_STATES):
+        return ""
+    known = [s for s in _states.RUN_STATES if s != _states.UNSPECIFIED]
+    named = [s for s in known if s in allowed]
+    others = [s for s in known if s not in allowed]
+    return (
+        f"Only {'/'.join(named)} runs can be {_PAST.get(action, action)}; a run "
+        f"that is {'/'.join(others)} cannot. Check get_run({run_id!r}).state."
+    )
+
+
+_PAST = {"terminate": "terminated", "retry": "retried"}
+
+
+def _url_problem(call: _Call, problem: str) -> str:
+    """Why httpx refused the URL of ``call``: usually a filter that is too long."""
+    size = len(str(call.params.get("filter") or ""))
+    if "too long" in problem and size:
+        return (
+            f"{call.endpoint}: the filter is too long to send ({size} characters "
+            f"once encoded; httpx allows {_MAX_URL_PART} per URL part); shorten "
+            "name_contains / the state list / the raw filter"
+        )
+    return f"{call.endpoint}: httpx refused the request URL ({problem})"
 
 
 def _params(**values: Any) -> dict[str, Any]:
@@ -101,6 +162,10 @@ class _Call:
     run_id: str | None = None
     what: str = "run"
     action: str | None = None
+    #: Advice for this endpoint, used instead of the generic hint when the
+    #: answer's status is in ``hint_on``.
+    hint: str = ""
+    hint_on: frozenset[int] = frozenset()
 
     @property
     def endpoint(self) -> str:
@@ -244,11 +309,15 @@ class _BaseClient:
     ) -> None:
         self.host = _transport.normalize_host(host)
         self.namespace = namespace
-        self._credentials = _transport.Credentials(token=token, cookies=cookies)
+        # Authorization / Cookie given in headers= are credentials too: they
+        # live only in Credentials, never in the httpx client's headers.
+        self._credentials = _transport.Credentials(
+            token=token, cookies=cookies, headers=headers
+        )
         self._retry = _transport.RetryPolicy(retries=retries, backoff=backoff)
         self._http_options = {
             "credentials": self._credentials,
-            "headers": headers,
+            "headers": _transport.plain_headers(headers),
             "verify": verify,
             "timeout": timeout,
         }
@@ -263,7 +332,7 @@ class _BaseClient:
     # Request builders -----------------------------------------------------
 
     def _run_path(self, run_id: str, suffix: str = "") -> str:
-        return f"{API}/runs/{_q(run_id)}{suffix}"
+        return f"{API}/runs/{_q(run_id, 'run_id')}{suffix}"
 
     def _create_run_call(self, run: Any, fields: dict[str, Any]) -> _Call:
         given = {k: v for k, v in fields.items() if v is not None}
@@ -273,6 +342,11 @@ class _BaseClient:
             if not given.get("display_name"):
                 raise ValueError("create_run needs display_name=")
             run = _run_body(**given)
+        if not isinstance(run, (BaseModel, Mapping)):
+            raise TypeError(
+                f"create_run takes a Run, a dict of Run fields or keywords "
+                f"(display_name=..., pipeline_spec=...), not {type(run).__name__}"
+            )
         if isinstance(run, BaseModel):
             # A Run read back from a server carries output-only fields; the
             # server refuses plugins_output and would misread the epoch times.
@@ -280,21 +354,29 @@ class _BaseClient:
             body = {k: v for k, v in wire.items() if k not in _SERVER_OWNED}
         else:
             body = dict(run)
-        return _Call("POST", f"{API}/runs", json=body)
+        return _Call(
+            "POST", f"{API}/runs", json=body, hint=_CREATE_HINT,
+            hint_on=frozenset({400, 500}),
+        )
 
     def _get_run_call(
         self, run_id: str, *, view: str | None, experiment_id: str | None
     ):
+        experiment_id = _optional_id(experiment_id, "experiment_id")
         params = _params(view=view, experiment_id=experiment_id)
         return _Call("GET", self._run_path(run_id), params, run_id=run_id)
 
     def _action_call(self, action: str, run_id: str, experiment_id: str | None):
-        params = _params(experiment_id=experiment_id)
+        params = _params(experiment_id=_optional_id(experiment_id, "experiment_id"))
         if action == "delete":
             path, method = self._run_path(run_id), "DELETE"
         else:
             path, method = self._run_path(run_id, f":{action}"), "POST"
-        return _Call(method, path, params, run_id=run_id, action=action)
+        hint = _action_hint(action, run_id)
+        return _Call(
+            method, path, params, run_id=run_id, action=action, hint=hint,
+            hint_on=_REFUSED if hint else frozenset(),
+        )
 
     def _list_runs_call(
         self,
@@ -309,7 +391,7 @@ class _BaseClient:
     ) -> _Call:
         params = _params(
             namespace=namespace or self.namespace,
-            experiment_id=experiment_id,
+            experiment_id=_optional_id(experiment_id, "experiment_id"),
             page_token=page_token,
             page_size=page_size,
             sort_by=sort_by,
@@ -319,8 +401,19 @@ class _BaseClient:
         return _Call("GET", f"{API}/runs", params)
 
     def _read_artifact_call(self, run_id: str, node_id: str, name: str) -> _Call:
-        path = self._run_path(run_id, f"/nodes/{_q(node_id)}/artifacts/{_q(name)}:read")
-        return _Call("GET", path, run_id=run_id, what="run or artifact")
+        node, artifact = _q(node_id, "node_id"), _q(name, "artifact_name")
+        path = self._run_path(run_id, f"/nodes/{node}/artifacts/{artifact}:read")
+        hint = (
+            f"Node {node_id!r} of run {run_id!r} has no file artifact {name!r}. "
+            "read_artifact takes an executor pod name (tasks(run_id).pod_names) "
+            "and an output name (tasks(run_id).output_artifacts). A metric "
+            "(system.Metrics) or number output has no file: read it from "
+            "get_task(task_id).output_artifacts (number_value / metadata)."
+        )
+        return _Call(
+            "GET", path, run_id=run_id, what="run or artifact", hint=hint,
+            hint_on=frozenset({404}),
+        )
 
     def _list_tasks_call(
         self,
@@ -333,6 +426,8 @@ class _BaseClient:
         filter: str | None,
         order_by: str | None,
     ) -> _Call:
+        run_id = _optional_id(run_id, "run_id")
+        parent_id = _optional_id(parent_id, "parent_id")
         if run_id and parent_id:
             raise ValueError("list_tasks takes run_id= or parent_id=, not both")
         if not (run_id or parent_id):
@@ -349,7 +444,9 @@ class _BaseClient:
         return _Call("GET", f"{API}/tasks", params, run_id=run_id)
 
     def _task_call(self, method: str, task_id: str | None, body: Any = None) -> _Call:
-        path = f"{API}/tasks" if task_id is None else f"{API}/tasks/{_q(task_id)}"
+        path = (
+            f"{API}/tasks" if task_id is None else f"{API}/tasks/{_q(task_id, 'task_id')}"
+        )
         if isinstance(body, BaseModel):
             body = to_wire(body)
         return _Call(method, path, json=body, run_id=task_id, what="task")
@@ -442,6 +539,26 @@ class _BaseClient:
 
         return self._pages(make, "experiments", _MAX_PAGES)
 
+    # Sending helpers ------------------------------------------------------
+
+    def _build_request(self, http: Any, call: _Call) -> httpx.Request:
+        """The httpx request for ``call``; a URL httpx refuses is a ValueError."""
+        try:
+            return http.build_request(
+                call.method,
+                call.path.lstrip("/"),
+                params=call.params or None,
+                json=call.json,
+            )
+        except httpx.InvalidURL as exc:
+            raise ValueError(_url_problem(call, str(exc))) from None
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{call.endpoint}: a query value holds {exc.object[exc.start]!r}, "
+                "a lone surrogate that is not valid Unicode text; fix the string "
+                "passed (often text decoded with errors='surrogateescape')"
+            ) from None
+
     # Response handling ----------------------------------------------------
 
     def _body(self, call: _Call, response: httpx.Response) -> Any:
@@ -452,6 +569,7 @@ class _BaseClient:
             credentials=self._credentials,
             run_id=call.run_id,
             what=call.what,
+            hint=call.hint if response.status_code in call.hint_on else None,
         )
 
     def _object(self, call: _Call, body: Any) -> dict[str, Any]:

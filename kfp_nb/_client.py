@@ -112,12 +112,7 @@ class Client(_BaseClient):
 
     def _send(self, call: _Call) -> httpx.Response:
         """Send with GET retries; an ambiguous action failure is re-checked."""
-        request = self._http.build_request(
-            call.method,
-            call.path.lstrip("/"),
-            params=call.params or None,
-            json=call.json,
-        )
+        request = self._build_request(self._http, call)
         for attempt in range(self._retry.retries + 1):
             last = attempt == self._retry.retries
             try:
@@ -126,7 +121,8 @@ class Client(_BaseClient):
                 _log_failure(request, exc)
                 retry = call.idempotent and _connect_failure(exc) and not last
                 if not retry:
-                    raise self._transport_error(call, exc) from exc
+                    # from None: httpx errors may quote headers (token, cookie).
+                    raise self._transport_error(call, exc) from None
                 time.sleep(self._retry.delay(attempt))
                 continue
             _transport.log_exchange(request, response.status_code)
@@ -302,7 +298,7 @@ class Client(_BaseClient):
     def get_experiment(self, experiment_id: str) -> Experiment:
         call = _Call(
             "GET",
-            f"{API}/experiments/{_q(experiment_id)}",
+            f"{API}/experiments/{_q(experiment_id, 'experiment_id')}",
             run_id=experiment_id,
             what="experiment",
         )

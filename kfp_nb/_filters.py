@@ -75,6 +75,7 @@ _CAMEL = {
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
+_TIME_RANGE = "1677-09-22 to 2262-04-11 UTC"
 _UPPER_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 _EXAMPLE = (
@@ -180,11 +181,25 @@ def _user_stacklevel() -> int:
     return level
 
 
+def check_unicode(text: str, argument: str) -> str:
+    """``text`` if it can be sent as UTF-8; a lone surrogate is a ValueError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{argument} holds {text[exc.start]!r} at position {exc.start}, a "
+            "lone surrogate that is not valid Unicode text (often from bytes "
+            "decoded with errors='surrogateescape'); fix the string"
+        ) from None
+    return text
+
+
 def _name_predicates(name_contains: Any) -> list[dict[str, Any]]:
     if name_contains is None or name_contains == "":
         return []
     if not isinstance(name_contains, str):
         raise TypeError(f"name_contains must be a string, not {name_contains!r}")
+    check_unicode(name_contains, "name_contains")
     return [_predicate("display_name", "IS_SUBSTRING", "string_value", name_contains)]
 
 
@@ -231,8 +246,14 @@ def _to_utc(value: Any, keyword: str, *, exact: bool = False) -> Any:
         ) from exc
     if stamp is pd.NaT:
         raise ValueError(f"{keyword} is NaT; pass None to not bound creation time")
-    stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
-    stamp = stamp.as_unit("ns")
+    try:
+        stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+        stamp = stamp.as_unit("ns")
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        raise ValueError(
+            f"{keyword}={value!r} is outside the times a filter can hold "
+            f"({_TIME_RANGE}); pass a time in that range, or None for no bound"
+        ) from None
     if exact:
         return stamp
     return pd.Timestamp(-(-stamp.value // 10**9), unit="s", tz="UTC")

@@ -10,6 +10,7 @@ and sleep; nothing here sends a request.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -33,7 +34,9 @@ __all__ = [
     "build_http",
     "log_exchange",
     "map_transport_error",
+    "check_secret",
     "normalize_host",
+    "plain_headers",
     "read_json",
 ]
 
@@ -45,6 +48,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 HOST_ENV = "KFP_HOST"
 
+#: DNS labels (or an IPv4 address): letters (IDN too), digits, '-', '_'.
+_HOST_NAME = re.compile(r"(?!-)[\w-]{1,63}(?:\.(?!-)[\w-]{1,63})*\.?")
 _LOCAL = re.compile(r"^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?($|/)", re.I)
 _SECRET_QUERY = re.compile(r"^(access_token|token|key|api_key|secret|password|auth)$")
 _LOGIN = re.compile(
@@ -61,20 +66,53 @@ def normalize_host(host: str | None) -> str:
 
     A host without a scheme gets ``http://`` when it is local and ``https://``
     otherwise. A path prefix (``https://x/pipeline``) is kept: request paths are
-    appended to it.
+    appended to it. Anything that is not an http(s) URL with a valid host name
+    (and port) is a ValueError naming where the host came from.
     """
-    text = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).strip()
+    if host is not None and not isinstance(host, str):
+        raise TypeError(f"host must be a URL string, not {type(host).__name__}")
+    source = "host" if host else f"${HOST_ENV}" if os.environ.get(HOST_ENV) else ""
+    given = (host or os.environ.get(HOST_ENV) or DEFAULT_HOST).strip()
+    text = given
     if "://" not in text:
         text = ("http://" if _LOCAL.match(text) else "https://") + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    problem = _host_problem(text)
+    if problem:
         raise ValueError(
-            f"host {text!r} is not an http(s) URL; pass e.g. "
+            f"{source or 'host'}={given!r} {problem}; pass e.g. "
             "'http://localhost:8080' or 'https://kubeflow.example.com/pipeline'"
         )
-    if parts.query or parts.fragment:
-        raise ValueError(f"host {text!r} must not carry a query or fragment")
     return text.rstrip("/")
+
+
+def _host_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as the API's base URL, or None."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # parses it: a bad port is a ValueError
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "is not an http(s) URL"
+    if parts.query or parts.fragment:
+        return "must not carry a query or fragment"
+    if parts.username or parts.password:
+        return "must not carry a user name or password (use token= or cookies=)"
+    name = parts.hostname or ""
+    if not (_HOST_NAME.fullmatch(name) or _is_ip6(name)):
+        return "does not have a valid host name"
+    if port == 0:
+        return "has port 0"
+    if any(c.isspace() or not c.isprintable() for c in parts.path):
+        return "has spaces or control characters in its path"
+    return None
+
+
+def _is_ip6(name: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(name), ipaddress.IPv6Address)
+    except ValueError:
+        return False
 
 
 class Credentials(httpx.Auth):
@@ -90,19 +128,44 @@ class Credentials(httpx.Auth):
         *,
         token: str | None = None,
         cookies: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._token = token.strip() if token else None
-        self._path = None if token else os.environ.get(TOKEN_PATH_ENV) or None
+        header_auth, header_cookie = _credential_headers(headers)
+        if token is not None and header_auth is not None:
+            raise TypeError(
+                "pass the token as token= or as headers={'Authorization': ...}, "
+                "not both"
+            )
+        if token is not None:
+            if not isinstance(token, str):
+                raise TypeError(f"token must be a string, not {type(token).__name__}")
+            token = check_secret(token.strip(), "the token= argument")
+        self._token = token or None
+        #: A non-Bearer ``Authorization`` given through ``headers=``, sent as is.
+        self._authorization: str | None = None
+        self._source = "token="
+        if header_auth is not None:
+            self._source = "headers={'Authorization': ...}"
+            scheme, _, rest = header_auth.partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                self._token = rest.strip()
+            else:
+                self._authorization = header_auth
+        self._path = (
+            None
+            if self._token or self._authorization
+            else os.environ.get(TOKEN_PATH_ENV) or None
+        )
         self._file_token: str | None = None
         self._stamp: tuple[int, int, int] | None = None
-        self._cookie = _cookie_header(cookies)
+        self._cookie = _join_cookies(_cookie_header(cookies), header_cookie)
 
     def __repr__(self) -> str:
         return f"<Credentials {self.describe()}>"
 
     @property
     def has_token(self) -> bool:
-        return self.token() is not None
+        return bool(self._authorization) or self.token() is not None
 
     @property
     def has_cookies(self) -> bool:
@@ -110,8 +173,8 @@ class Credentials(httpx.Auth):
 
     def describe(self) -> str:
         """Where the token comes from, for reprs and hints. Never the value."""
-        if self._token:
-            source = "token from the token= argument"
+        if self._token or self._authorization:
+            source = f"token set (given as {self._source})"
         elif self._path:
             state = "" if os.path.exists(self._path) else ", which does not exist"
             source = f"token from file {self._path} (${TOKEN_PATH_ENV}){state}"
@@ -129,17 +192,15 @@ class Credentials(httpx.Auth):
             return None
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if stamp != self._stamp:
-            try:
-                with open(self._path, encoding="utf-8") as handle:
-                    self._file_token = handle.read().strip() or None
-            except OSError:
-                self._file_token = None
+            self._file_token = _read_token_file(self._path)
             self._stamp = stamp
         return self._file_token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
         token = self.token()
-        if token:
+        if self._authorization:
+            request.headers["Authorization"] = self._authorization
+        elif token:
             request.headers["Authorization"] = f"Bearer {token}"
         if self._cookie:
             request.headers["Cookie"] = self._cookie
@@ -147,15 +208,21 @@ class Credentials(httpx.Auth):
 
     def redact(self, value: Any) -> Any:
         """``value`` with every token or cookie text replaced by ``***``."""
-        secrets = [s for s in (self.token(), self._token, self._cookie) if s]
+        secrets = [
+            s for s in (self.token(), self._token, self._authorization, self._cookie)
+            if s
+        ]
         if self._cookie:
             secrets += [p.split("=", 1)[-1] for p in self._cookie.split(";")]
         secrets = sorted({s.strip() for s in secrets if len(s.strip()) >= 4}, key=len)
         return _scrub(value, secrets[::-1])
 
     def unauthenticated_hint(self) -> str:
-        if self._token:
-            return "The token given as token= was rejected; it may have expired."
+        if self._token or self._authorization:
+            return (
+                f"The token given as {self._source} was rejected; it may have "
+                "expired."
+            )
         if self._path:
             return (
                 f"The token read from {self._path} (${TOKEN_PATH_ENV}) was "
@@ -169,12 +236,103 @@ class Credentials(httpx.Auth):
         )
 
 
+def check_secret(value: str, source: str) -> str:
+    """``value`` if it can travel in an HTTP header, else ValueError naming ``source``.
+
+    The message says where the credential came from and never shows it.
+    """
+    for index, char in enumerate(value):
+        if not " " <= char <= "~":
+            kind = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL"}
+            what = kind.get(char, "a character that is not printable ASCII")
+            raise ValueError(
+                f"the credential from {source} contains {what} at position "
+                f"{index}, so it cannot be sent in an HTTP header; check that it "
+                "was copied whole and alone (it is a single line of text)"
+            )
+    return value
+
+
+def _read_token_file(path: str) -> str | None:
+    """The token in ``path``: one trailing newline and surrounding blanks dropped."""
+    source = f"the token file {path} (${TOKEN_PATH_ENV})"
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{source} is not UTF-8 text (byte {exc.start}); it should hold the "
+            "token as a single line"
+        ) from None
+    return check_secret(text.strip(), source) or None
+
+
+def _credential_headers(
+    headers: Mapping[str, str] | None,
+) -> tuple[str | None, str | None]:
+    """``Authorization`` and ``Cookie`` values given through ``headers=``."""
+    found: dict[str, str | None] = {"authorization": None, "cookie": None}
+    for name, value in (headers or {}).items():
+        key = str(name).lower()
+        if key in found:
+            if not isinstance(value, str):
+                raise TypeError(f"headers[{name!r}] must be a string")
+            found[key] = check_secret(value.strip(), f"headers[{name!r}]")
+    return found["authorization"] or None, found["cookie"] or None
+
+
+def plain_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` without the credential ones (kept by :class:`Credentials`)."""
+    out = {}
+    for name, value in (headers or {}).items():
+        if str(name).lower() in ("authorization", "cookie"):
+            continue
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"headers must map str to str; got {name!r}: {value!r}")
+        check_secret(name, f"the name of header {name!r}")
+        check_secret(value, f"headers[{name!r}]")
+        out[name] = value
+    return out
+
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
 def _cookie_header(cookies: str | Mapping[str, str] | None) -> str | None:
     if not cookies:
         return None
     if isinstance(cookies, str):
-        return cookies.strip() or None
-    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+        return check_secret(cookies.strip(), "the cookies= argument") or None
+    if not isinstance(cookies, Mapping):
+        raise TypeError(
+            f"cookies must be a dict or a Cookie header string, not "
+            f"{type(cookies).__name__}"
+        )
+    pairs = []
+    for position, (name, value) in enumerate(cookies.items()):
+        if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+            raise ValueError(
+                f"cookie #{position} given in cookies= has a name that is not a "
+                "valid cookie name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            )
+        if not isinstance(value, str):
+            raise TypeError(f"cookies[{name!r}] must be a string")
+        check_secret(value, f"cookies[{name!r}]")
+        if ";" in value:
+            raise ValueError(
+                f"the credential from cookies[{name!r}] contains ';', which "
+                "would split it into several cookies; pass each cookie separately"
+            )
+        pairs.append(f"{name}={value}")
+    return "; ".join(pairs) or None
+
+
+def _join_cookies(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:
@@ -202,7 +360,7 @@ def _client_options(
     return {
         "base_url": base_url + "/",
         "auth": credentials,
-        "headers": {"Accept": "application/json", **dict(headers or {})},
+        "headers": {"Accept": "application/json", **plain_headers(headers)},
         "verify": verify,
         "timeout": timeout,
         # A redirect from an API call is a login page or a wrong host: never
@@ -283,6 +441,13 @@ def map_transport_error(
             "may need a longer timeout= (or a filter / smaller page_size); "
             "otherwise check that the server is up."
         )
+    if isinstance(exc, httpx.LocalProtocolError):
+        # Its text quotes the offending header, which may be a credential.
+        return errors.TransportError(
+            f"{endpoint}: the request to {host} could not be sent because a "
+            "header or the URL is not valid HTTP (LocalProtocolError); check "
+            "headers=, token= and cookies="
+        )
     if isinstance(exc, httpx.ProxyError):
         reason = "the proxy refused the connection"
     elif isinstance(exc, httpx.ConnectError):
@@ -319,9 +484,10 @@ def _is_html(response: httpx.Response) -> bool:
 
 def _login_redirect(response: httpx.Response, *, host: str, endpoint: str) -> None:
     """Raise LoginRedirect (or ResponseFormatError) for a 3xx answer."""
-    target = response.request.url.join(response.headers.get("location", ""))
-    where = f"{target.host}{target.path}"
-    if target.host != response.request.url.host or _LOGIN.search(target.path):
+    asked = response.request.url
+    target = asked.join(response.headers.get("location", ""))
+    where = safe_url(target)
+    if target.host != asked.host or _LOGIN.search(target.path):
         raise errors.LoginRedirect(
             f"{endpoint}: {host} redirected to a login page at {where} instead of "
             "answering. The session cookie is missing or expired, or the host "
@@ -330,8 +496,21 @@ def _login_redirect(response: httpx.Response, *, host: str, endpoint: str) -> No
         )
     raise errors.ResponseFormatError(
         f"{endpoint}: {host} answered HTTP {response.status_code} redirecting to "
-        f"{where}; pass the final address as host (e.g. https instead of http)."
+        f"{where}; {_redirect_advice(asked, target, host)}"
     )
+
+
+def _redirect_advice(asked: httpx.URL, target: httpx.URL, host: str) -> str:
+    """The host= that would reach ``target`` directly, when it can be derived."""
+    prefix = urlsplit(host).path.rstrip("/")
+    api_path = asked.path[len(prefix):] if asked.path.startswith(prefix) else ""
+    if api_path and target.path.endswith(api_path):
+        port = f":{target.port}" if target.port else ""
+        base = target.path[: len(target.path) - len(api_path)].rstrip("/")
+        new = f"{target.scheme}://{target.host}{port}{base}"
+        if new != host:
+            return f"pass host={new!r}, the address the API answers at."
+    return "pass the address the API answers at as host."
 
 
 def _html_instead_of_json(
@@ -365,8 +544,12 @@ def read_json(
     credentials: Credentials,
     run_id: str | None = None,
     what: str = "run",
+    hint: str | None = None,
 ) -> Any:
-    """The JSON body of a successful answer, or the matching kfp_nb error."""
+    """The JSON body of a successful answer, or the matching kfp_nb error.
+
+    ``hint``, when given, replaces the generic advice of an error.
+    """
     status = response.status_code
     if 300 <= status < 400:
         _login_redirect(response, host=host, endpoint=endpoint)
@@ -381,6 +564,7 @@ def read_json(
             credentials=credentials,
             run_id=run_id,
             what=what,
+            hint=hint,
         )
     try:
         return response.json() if response.content else {}
@@ -393,20 +577,36 @@ def read_json(
 
 
 def _error_message(body: Any, text: str) -> tuple[int | None, str]:
-    """``(grpc code, short message)`` from any error body shape."""
+    """``(grpc code, short message)`` from any error body shape.
+
+    ``details[0].message`` is the short, user-facing text, except when it is
+    just the status name (KFP's 500 answers say "Internal Server Error" there
+    and put the real cause in the top-level ``message``).
+    """
     if isinstance(body, dict):
         code = body.get("code") if isinstance(body.get("code"), int) else None
         details = body.get("details")
+        short = None
         if isinstance(details, list) and details and isinstance(details[0], dict):
             short = details[0].get("message") or details[0].get("error_message")
-            if short:
-                return code, str(short)
+        if short and not _GENERIC.fullmatch(str(short).strip()):
+            return code, str(short)
         for key in ("message", "error_message", "error"):
             if body.get(key):
                 return code, str(body[key])
+        if short:
+            return code, str(short)
     if "<" in text[:200]:
         return None, _html_text(text)
     return None, _first_line(text)
+
+
+#: Messages that only repeat the status, with no cause.
+_GENERIC = re.compile(
+    r"(internal server error|internal error|unknown error|unknown|"
+    r"bad request|not found|service unavailable)\.?",
+    re.I,
+)
 
 
 def _error_class(status: int, code: int | None) -> type[errors.APIError]:
@@ -467,6 +667,7 @@ def api_error(
     credentials: Credentials,
     run_id: str | None = None,
     what: str = "run",
+    hint: str | None = None,
 ) -> errors.APIError:
     """An error response (JSON or not) → the matching APIError subclass."""
     text = response.text
@@ -478,7 +679,7 @@ def api_error(
     if not message:
         message = response.reason_phrase or f"HTTP {response.status_code}"
     cls = _error_class(response.status_code, code)
-    hint = _hint(
+    hint = hint or _hint(
         cls,
         status=response.status_code,
         message=message,
