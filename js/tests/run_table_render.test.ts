@@ -191,6 +191,21 @@ describe("run table render", () => {
     expect(rowIds()).toEqual(["r3", "r2", "r1", "r4", "r5"]); // unset last
   });
 
+  it("keeps focus on a header button after sorting from the keyboard", async () => {
+    await mountWith(FIVE);
+    q("col-duration")!.focus();
+    q("col-duration")!.click();
+    expect(document.activeElement).toBe(q("col-duration"));
+    expect(q("col-duration")!.closest("[aria-sort]")!.getAttribute("aria-sort")).toBe("ascending");
+  });
+
+  it("applies a text filter set from Python", async () => {
+    const model = await mountWith(FIVE);
+    model.pySet("text_filter", "FOUR");
+    expect(rowIds()).toEqual(["r4"]);
+    expect((q("text-filter") as HTMLInputElement).value).toBe("FOUR");
+  });
+
   it("filters by text at once and saves the trait after a pause", async () => {
     vi.useFakeTimers();
     const model = await mountWith(FIVE);

@@ -56,8 +56,8 @@ interface Look {
 const LOOKS: Record<string, Look> = {
   PENDING: { tone: "pending", icon: "◷" },
   RUNNING: { tone: "running", icon: "▶" },
-  PAUSED: { tone: "pending", icon: "⏸" },
-  CANCELING: { tone: "warn", icon: "⏹" },
+  PAUSED: { tone: "pending", icon: "‖" },
+  CANCELING: { tone: "warn", icon: "■" },
   SUCCEEDED: { tone: "ok", icon: "✔" },
   CACHED: { tone: "ok", icon: "⟳" },
   FAILED: { tone: "error", icon: "✖" },

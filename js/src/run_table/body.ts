@@ -160,7 +160,14 @@ export class VirtualBody {
         ),
       );
     }
+    // Rebuilding the header must not drop keyboard focus from the sort button.
+    const focused = (document.activeElement as HTMLElement | null)?.dataset?.key;
+    const hadFocus = focused !== undefined && this.header.contains(document.activeElement);
     this.header.replaceChildren(...cells);
+    if (!hadFocus) return;
+    for (const b of this.header.querySelectorAll<HTMLElement>("[data-key]")) {
+      if (b.dataset.key === focused) b.focus();
+    }
   }
 
   private drawRows(force: boolean): void {

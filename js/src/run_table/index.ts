@@ -420,7 +420,10 @@ class RunTablePanel {
         this.draw();
         clearTimeout(this.textTimer);
         this.textTimer = setTimeout(
-          this.guard(() => t.save(this.model, "text_filter", this.text)),
+          this.guard(() => {
+            this.textTimer = undefined;
+            t.save(this.model, "text_filter", this.text);
+          }),
           TEXT_DEBOUNCE_MS,
         );
       }),
@@ -472,7 +475,8 @@ class RunTablePanel {
     }));
     this.listeners.on("change:text_filter", this.guard(() => {
       const value = t.readString(this.model, "text_filter");
-      if (value === this.text || this.textTimer !== undefined && document.activeElement === this.toolbar.filter) return;
+      // While the user is typing, their pending text wins over an older echo.
+      if (value === this.text || this.textTimer !== undefined) return;
       this.text = value;
       this.draw();
     }));
