@@ -99,23 +99,46 @@ def expect_no_page_errors(errors: list[str]) -> None:
 
 
 def reveal(page: Page, run_id: str) -> Locator:
-    """Scroll the table until ``run_id``'s row is drawn (rows are virtualized)."""
+    """Scroll the table until ``run_id``'s row is drawn mid-way, and return it.
+
+    Row elements are pooled: scrolling hands each element another run. The row is
+    centred here, so that Playwright's own scroll-into-view (which would scroll
+    the container and re-assign the element under the pointer) is not needed.
+    """
     target = row(page, run_id)
     scroll = page.get_by_test_id("table-scroll")
     scroll.evaluate("el => { el.scrollTop = 0; }")
     for _ in range(1000):
+        page.wait_for_timeout(20)  # a frame for the window to redraw
         if target.count():
-            target.scroll_into_view_if_needed()
-            return target
-        at_end = scroll.evaluate(
-            """el => { const before = el.scrollTop;
-                       el.scrollTop = before + Math.max(el.clientHeight - 60, 30);
-                       return el.scrollTop === before; }"""
-        )
-        page.wait_for_timeout(30)  # one frame for the window to redraw
-        if at_end and not target.count():
             break
-    raise AssertionError(f"run {run_id} has no row in the table")
+        if _page_down(scroll):
+            raise AssertionError(f"run {run_id} has no row in the table")
+    for _ in range(3):
+        scroll.evaluate(
+            """(el, id) => {
+                const r = el.querySelector(`[data-testid="run-row"][data-run-id="${id}"]`);
+                if (!r) return;
+                const top = r.getBoundingClientRect().top - el.getBoundingClientRect().top;
+                el.scrollTop += top - el.clientHeight / 2;
+            }""",
+            run_id,
+        )
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        if target.count() and target.is_visible():
+            return target
+    raise AssertionError(f"run {run_id}'s row did not settle in view")
+
+
+def _page_down(scroll: Locator) -> bool:
+    """Scroll one screen down; True when already at the end."""
+    return scroll.evaluate(
+        """el => { const before = el.scrollTop;
+                   el.scrollTop = before + Math.max(el.clientHeight - 60, 30);
+                   return el.scrollTop === before; }"""
+    )
 
 
 def all_ids(page: Page) -> set[str]:
@@ -126,12 +149,7 @@ def all_ids(page: Page) -> set[str]:
     for _ in range(1000):
         page.wait_for_timeout(30)
         seen.update(shown_ids(page))
-        at_end = scroll.evaluate(
-            """el => { const before = el.scrollTop;
-                       el.scrollTop = before + Math.max(el.clientHeight - 60, 30);
-                       return el.scrollTop === before; }"""
-        )
-        if at_end:
+        if _page_down(scroll):
             break
     scroll.evaluate("el => { el.scrollTop = 0; }")
     return seen

@@ -49,17 +49,31 @@ def test_name_click_opens_detail_with_tasks_and_timeline(
     expect(detail.get_by_test_id("gantt-bar").first).to_be_visible()
     expect(detail.get_by_test_id("first-error")).to_contain_text("failed")
     page.screenshot(path=str(artifacts / "run_detail.png"), full_page=True)
+    # The pane scrolls on its own: the tree and the timeline, further down.
+    detail.get_by_test_id("gantt").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "run_detail_tasks.png"), full_page=True)
 
     pane.get_by_test_id("detail-close").click()
     expect(pane).to_be_hidden()
     expect_no_page_errors(errors)
 
 
-def test_run_view_shows_fields_history_tasks(
-    page: Page, harness: Harness, read_client: Client, artifacts: Path
+def test_run_view_shows_fields_history_tasks_cached_bar(
+    page: Page, harness: Harness, kfp: Client, artifacts: Path
 ) -> None:
-    run = read_client.get_run(FAILED)
-    panel = harness.show(lambda: RunView(read_client, FAILED, polling=False))
+    run = kfp.get_run(FAILED)
+    tasks = kfp.tasks(FAILED)
+    root = tasks.task_id[tasks.parent_task_id.isna()].iloc[0]
+    # A cache hit, reported over HTTP the way a KFP driver does.
+    cached = kfp.create_task(
+        {
+            "run_id": FAILED, "name": "cached-step", "display_name": "cached-step",
+            "state": "CACHED", "parent_task_id": root,
+            "create_time": run.created_at.isoformat(),
+            "end_time": run.created_at.isoformat(),
+        }
+    ).task_id  # fmt: skip
+    panel = harness.show(lambda: RunView(kfp, FAILED, polling=False))
     errors = open_panel(page, panel)
 
     view = page.get_by_test_id("kfp-run-view")
@@ -72,15 +86,15 @@ def test_run_view_shows_fields_history_tasks(
     expect(detail.get_by_test_id("detail-params")).to_contain_text(str(params["fail_task"]))
     history = detail.get_by_test_id("detail-history")
     for entry in run.state_history:
-        expect(history).to_contain_text(entry.state.lower(), ignore_case=True)
+        expect(history).to_contain_text(entry.state, ignore_case=True)
 
-    tasks = _task_ids(read_client, FAILED)
     nodes = detail.get_by_test_id("task-node")
     expect(nodes.first).to_be_visible()
     shown = set(nodes.evaluate_all("els => els.map(e => e.dataset.taskId)"))
-    assert shown and shown <= tasks
-    bars = detail.get_by_test_id("gantt-bar")
-    assert bars.count() >= 1
-    expect(detail.get_by_test_id("first-error")).to_be_visible()
+    assert cached in shown and shown <= _task_ids(kfp, FAILED)
+    assert detail.get_by_test_id("gantt-bar").count() >= len(tasks)
+    expect(detail.locator('[data-testid="gantt-bar"][data-cached="true"]')).to_have_count(1)
+    expect(detail.get_by_test_id("first-error")).to_contain_text(str(params["fail_task"]))
+    expect(detail.get_by_test_id("task-artifacts")).to_contain_text("model")
     page.screenshot(path=str(artifacts / "run_view.png"), full_page=True)
     expect_no_page_errors(errors)
