@@ -224,31 +224,17 @@ class RunTable(Panel):
                 if self._stale(generation):
                     return
                 page = _remote.to_frame(self._client, runs, self._filters["namespace"])
-                if not self._take_page(page, first=first, generation=generation):
+                reply_to = request_id if first else None
+                if not self._take_page(
+                    page, generation, first=first, reply_to=reply_to
+                ):
                     return
-                self._push(
-                    {
-                        "id": request_id if first else None,
-                        "kind": "rows",
-                        "replace": first,
-                    },
-                    [_payload.encode_rows(page)],
-                )
                 self.total = max(total, self.loaded)
                 first = False
                 self._first_page.set()
-        except Exception as exc:
-            if self._stale(generation):
-                return
-            if isinstance(exc, KFPError):
-                logger.warning("kfp_nb RunTable: listing runs failed: %s", exc)
-            else:
-                logger.exception("kfp_nb RunTable: listing runs failed")
-            self.error = _remote.short_error(exc)
-            if first:
-                self._push(
-                    {"id": request_id, "kind": "rows", "ok": False, "error": self.error}
-                )
+        except Exception as exc:  # noqa: BLE001 - logged, shown in the panel
+            if not self._stale(generation):
+                self._listing_failed(exc, request_id if first else None, first=first)
             return
         finally:
             if not self._stale(generation):
@@ -258,8 +244,19 @@ class RunTable(Panel):
         self.updated_at = now_iso()
         self._poller.ensure()
 
-    def _take_page(self, page: pd.DataFrame, *, first: bool, generation: int) -> bool:
+    def _take_page(
+        self,
+        page: pd.DataFrame,
+        generation: int,
+        *,
+        first: bool,
+        reply_to: str | None,
+    ) -> bool:
+        """Keep and send one page (the first replaces); False if superseded."""
+        payload = _payload.encode_rows(page)
         with self._lock:
+            # Checked and sent under the lock, so a superseded listing can never
+            # append its page after the next listing's first one.
             if self._stale(generation):
                 return False
             if first:
@@ -269,9 +266,23 @@ class RunTable(Panel):
                 self._pending.append(page)
                 columns = _merge_columns(self.columns, _payload.columns_meta(page))
             loaded = len(self._frame) + sum(len(p) for p in self._pending)
+            message = {"id": reply_to, "kind": "rows", "replace": first}
+            self._push(message, [payload])
         self.columns = columns
         self.loaded = loaded
         return True
+
+    def _listing_failed(
+        self, exc: Exception, request_id: str | None, *, first: bool
+    ) -> None:
+        if isinstance(exc, KFPError):
+            logger.warning("kfp_nb RunTable: listing runs failed: %s", exc)
+        else:
+            logger.exception("kfp_nb RunTable: listing runs failed")
+        self.error = _remote.short_error(exc)
+        if first:
+            message = {"id": request_id, "kind": "rows", "ok": False}
+            self._push({**message, "error": self.error})
 
     def _source_pages(self) -> Iterator[tuple[list[dict[str, Any]], int]]:
         if self._source_ids is None:
@@ -283,6 +294,8 @@ class RunTable(Panel):
                 self._client, filters, page_size=self._page_size
             )
             return
+        # Limitation: a table made from a frame is re-read run by run (bounded
+        # concurrency) — the API has no "these ids" listing filter for runs.
         found, failed = _remote.get_runs(self._client, self._source_ids)
         if failed and not any(found.values()):
             raise RuntimeError(next(iter(failed.values())))
@@ -293,22 +306,32 @@ class RunTable(Panel):
         archived = run.get("storage_state") == "ARCHIVED"
         return {"active": not archived, "archived": archived}.get(self.archived, True)
 
-    def _apply_fresh(self, found: dict[str, dict[str, Any] | None]) -> None:
-        """Merge re-read runs: ``update`` those still shown, ``remove`` the rest."""
+    def _apply_fresh(
+        self, found: dict[str, dict[str, Any] | None], *, add: bool = False
+    ) -> None:
+        """Merge re-read runs: ``update`` those still shown, ``remove`` the rest.
+
+        Runs not in the table are added only when ``add`` (an action's runs);
+        a poll that raced a reload never brings back a run the reload dropped.
+        """
         stay = [run for run in found.values() if run and self._in_view(run)]
         gone = [rid for rid, run in found.items() if not run or not self._in_view(run)]
         changed = _remote.to_frame(self._client, stay, self._filters["namespace"])
         with self._lock:
             current = self._current()
             shown = set(_remote.frame_ids(current))
+            if not add and not changed.empty:
+                keep = changed["run_id"].isin(list(shown)).to_numpy(dtype=bool)
+                changed = changed[keep].reset_index(drop=True)
             gone = [rid for rid in gone if rid in shown]
             frame = _payload.drop_rows(_payload.merge_rows(current, changed), gone)
             self._frame = frame
             columns = _merge_columns(self.columns, _payload.columns_meta(changed))
-        if stay:
-            self._push({"kind": "update"}, [_payload.encode_rows(changed)])
-        if gone:
-            self._push({"kind": "remove", "run_ids": gone})
+            # Sent under the lock: in order with a reload's first page.
+            if not changed.empty:
+                self._push({"kind": "update"}, [_payload.encode_rows(changed)])
+            if gone:
+                self._push({"kind": "remove", "run_ids": gone})
         self.columns = columns
         self.total = max(self.total - len(gone), len(frame))
         self.loaded = len(frame)
@@ -316,13 +339,9 @@ class RunTable(Panel):
     # Front-end requests ---------------------------------------------------
 
     def _request_load(self, content: dict) -> None:
-        with self._lock:
-            frame = self._current()
-        payload = _payload.encode_rows(frame)
-        self._push(
-            {"id": content.get("id"), "kind": "rows", "replace": True, "ok": True},
-            [payload],
-        )
+        message = {"id": content.get("id"), "kind": "rows", "replace": True, "ok": True}
+        with self._lock:  # in order with pages and updates sent meanwhile
+            self._push(message, [_payload.encode_rows(self._current())])
 
     def _request_refresh(self, content: dict) -> None:
         self.refresh(request_id=content.get("id"))
@@ -493,7 +512,7 @@ class RunTable(Panel):
         if not run_ids:
             return
         found, failed = _remote.get_runs(self._client, run_ids)
-        self._apply_fresh(found)
+        self._apply_fresh(found, add=True)
         if failed:
             self.error = f"could not re-read {len(failed)} run(s): " + next(
                 iter(failed.values())
@@ -592,6 +611,8 @@ class RunTable(Panel):
 
     def _fallback_html(self) -> str:
         # Wait briefly for the first page, so a saved notebook keeps some rows.
+        # Limitation: the saved copy is the data at display time — an output's
+        # text/html is not rewritten as rows arrive later.
         self._first_page.wait(5.0)
         with self._lock:
             frame = self._current()

@@ -157,6 +157,9 @@ def test_action_request_from_the_front_end(kfp, outbox):
 
 def test_no_selection_is_a_clear_error(kfp, outbox):
     table = _table(kfp, prefix())
+    assert (table.loaded, table.total, table.error) == (0, 0, "")
+    empty = decode(outbox.of("rows", table)[0][1][0])
+    assert empty.num_rows == 0 and "state" in empty.schema.names
     with pytest.raises(ValueError, match="no runs selected"):
         table.archive()
     with pytest.raises(ValueError, match="unknown action"):
