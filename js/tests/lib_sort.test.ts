@@ -58,6 +58,12 @@ describe("sortRowsByNumber (times and durations)", () => {
     expect(sortRowsByNumber(rows(5), t, { desc: true })).toEqual([0, 3, 4, 2, 1]);
   });
 
+  it("keeps already ordered input as it is, ties included", () => {
+    const v = Float64Array.from([5, 5, 3, 1, 1]);
+    expect(sortRowsByNumber(rows(5), v, { desc: true })).toEqual([0, 1, 2, 3, 4]);
+    expect(sortRowsByNumber(rows(5), v)).toEqual([3, 4, 2, 0, 1]);
+  });
+
   it("handles 100,000 rows", () => {
     const n = 100_000;
     const v = Float64Array.from({ length: n }, (_, i) => (i * 7919) % n);

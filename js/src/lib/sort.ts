@@ -65,7 +65,19 @@ export function sortRowsByNumber(
     if (Number.isNaN(values[row])) missing.push(row);
     else present.push(row);
   }
-  // Array.prototype.sort is stable (ES2019), so ties keep input order.
-  present.sort(desc ? (a, b) => values[b] - values[a] : (a, b) => values[a] - values[b]);
+  // Rows often arrive already in the wanted order (the kernel lists newest first):
+  // one pass detects that and skips the sort.
+  if (!inOrder(present, values, desc)) {
+    // Array.prototype.sort is stable (ES2019), so ties keep input order.
+    present.sort(desc ? (a, b) => values[b] - values[a] : (a, b) => values[a] - values[b]);
+  }
   return present.concat(missing);
+}
+
+function inOrder(rows: number[], values: ArrayLike<number>, desc: boolean): boolean {
+  for (let i = 1; i < rows.length; i++) {
+    const d = values[rows[i]] - values[rows[i - 1]];
+    if (desc ? d > 0 : d < 0) return false;
+  }
+  return true;
 }

@@ -249,7 +249,9 @@ class RunTablePanel {
     this.actions.setEnablement(enablement, this.selected.size, this.busy);
 
     let shownSelected = 0;
-    for (const r of this.order) if (this.selected.has(this.store.idAt(r))) shownSelected++;
+    if (this.selected.size) {
+      for (const r of this.order) if (this.selected.has(this.store.idAt(r))) shownSelected++;
+    }
     const box = this.body.selectAll;
     box.checked = this.order.length > 0 && shownSelected === this.order.length;
     box.indeterminate = shownSelected > 0 && shownSelected < this.order.length;

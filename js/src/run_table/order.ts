@@ -64,8 +64,13 @@ function sortBy(store: ColumnStore, rows: number[], sort: SortSpec): number[] {
 /** How many loaded rows are in each state (before any filter). */
 export function stateCounts(store: ColumnStore): Map<string, number> {
   const counts = new Map<string, number>();
+  const col = store.columns.get("state");
+  if (!col || col.kind !== "text") {
+    if (store.length) counts.set("", store.length);
+    return counts;
+  }
   for (let r = 0; r < store.length; r++) {
-    const s = store.text("state", r) ?? "";
+    const s = col.data[r] ?? "";
     counts.set(s, (counts.get(s) ?? 0) + 1);
   }
   return counts;
