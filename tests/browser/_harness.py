@@ -27,7 +27,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import comm as comm_pkg
 
@@ -74,7 +74,7 @@ class BridgeComm:
         self.sent: list[dict[str, Any]] = []  # every outbound message, for debugging
 
     # -- what ipywidgets calls ------------------------------------------------------
-    def send(self, data=None, metadata=None, buffers=None) -> None:  # noqa: ARG002
+    def send(self, data=None, metadata=None, buffers=None) -> None:
         event = {
             "data": data or {},
             "buffers": [base64.b64encode(bytes(b)).decode() for b in buffers or []],
@@ -90,14 +90,16 @@ class BridgeComm:
     def on_close(self, callback: Callable[[dict[str, Any]], Any]) -> None:
         self._close_handler = callback
 
-    def close(self, data=None, metadata=None, buffers=None, deleting=False) -> None:  # noqa: ARG002
+    def close(self, data=None, metadata=None, buffers=None, deleting=False) -> None:
         with self._lock:
             self.closed = True
             for sub in self._subscribers:
                 sub.put(_CLOSED)
 
     # -- what the HTTP side calls ----------------------------------------------------
-    def subscribe(self, snapshot: Callable[[], dict[str, Any]]) -> tuple[queue.Queue, dict]:
+    def subscribe(
+        self, snapshot: Callable[[], dict[str, Any]]
+    ) -> tuple[queue.Queue, dict]:
         """A queue of later messages and the model state at the moment it was made."""
         sub: queue.Queue = queue.Queue()
         with self._lock:
@@ -208,11 +210,13 @@ class Harness:
         self.panels[panel.model_id] = panel
         return panel
 
-    def _inbound(self, panel: Panel, data: dict[str, Any], buffers: list[bytes]) -> None:
+    def _inbound(
+        self, panel: Panel, data: dict[str, Any], buffers: list[bytes]
+    ) -> None:
         def step() -> None:
             try:
                 panel.comm.deliver(data, buffers)
-            except Exception as exc:  # noqa: BLE001 - a kernel logs and goes on
+            except Exception as exc:  # a kernel logs a failing handler, goes on
                 log.exception("widget handler failed")
                 self.errors.append(repr(exc))
 
@@ -223,7 +227,7 @@ class Harness:
         for panel in list(self.panels.values()):
             try:
                 self.run(panel.widget.close, timeout=10)
-            except Exception:  # noqa: BLE001 - best effort at teardown
+            except Exception:  # best effort at teardown
                 log.exception("closing a panel failed")
         self._http.shutdown()
         self._http.server_close()
@@ -235,13 +239,13 @@ class Harness:
         harness = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # noqa: ARG002 - quiet
+            def log_message(self, *args: Any) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 if url.path == "/":
-                    model = json.dumps(dict(_query(url.query)).get("model", ""))
+                    model = json.dumps(dict(parse_qsl(url.query)).get("model", ""))
                     self._reply(200, "text/html", (_PAGE % {"model": model}).encode())
                 elif url.path == "/fake_model.js":
                     self._file(PAGE_JS, "text/javascript")
@@ -255,7 +259,7 @@ class Harness:
                 else:
                     self._reply(404, "text/plain", b"not found")
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            def do_POST(self) -> None:
                 url = urlparse(self.path)
                 panel = harness.panels.get(url.path.rsplit("/", 1)[-1])
                 length = int(self.headers.get("Content-Length", 0))
@@ -315,9 +319,3 @@ class Harness:
                 self.wfile.flush()
 
         return Handler
-
-
-def _query(text: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(text)

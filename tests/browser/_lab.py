@@ -117,7 +117,9 @@ class LabServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"JupyterLab did not answer in {timeout} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"JupyterLab did not answer in {timeout} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         text = self._log.read_text(errors="replace") if self._log.exists() else ""

@@ -97,7 +97,6 @@ def expect_no_page_errors(errors: list[str]) -> None:
     assert not errors, f"errors in the page: {errors}"
 
 
-
 def reveal(page: Page, run_id: str) -> Locator:
     """Scroll the table until ``run_id``'s row is drawn mid-way, and return it.
 

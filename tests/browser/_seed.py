@@ -8,6 +8,7 @@ before the server opens the file.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 from kfp_nb.server._demo import demo_pipeline_ids, register_pipelines
 from kfp_nb.server._store import Store, dumps
@@ -26,19 +27,19 @@ def bulk_name(index: int) -> str:
     return f"bulk-{index:06d}"
 
 
+def _at(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
+
+
 def _history(created: int, finished: int, state: str) -> str:
-    def at(seconds: int) -> str:
-        from datetime import datetime, timezone
-
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
-
     entries = [
-        {"update_time": at(created), "state": "PENDING"},
-        {"update_time": at(created + 5), "state": "RUNNING"},
-        {"update_time": at(finished), "state": state},
+        {"update_time": _at(created), "state": "PENDING"},
+        {"update_time": _at(created + 5), "state": "RUNNING"},
+        {"update_time": _at(finished), "state": state},
     ]
     if state == "FAILED":
-        entries[-1]["error"] = {"code": 2, "message": f"task 'train' failed (bulk {created})"}
+        message = f"task 'train' failed (bulk run created at {created})"
+        entries[-1]["error"] = {"code": 2, "message": message}
     return dumps(entries)
 
 

@@ -83,7 +83,7 @@ def bundle() -> Path:
 
 
 @pytest.fixture
-def harness(bundle: Path) -> Iterator[Harness]:  # noqa: ARG001 - needs the bundle
+def harness(bundle: Path) -> Iterator[Harness]:
     h = Harness()
     yield h
     h.close()

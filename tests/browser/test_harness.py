@@ -61,7 +61,9 @@ def test_bridge_round_trip(page: Page) -> None:
         expect(button).to_have_text("count=0")
         button.click()
         expect(button).to_have_text("count=1")  # kernel trait change reached the page
-        expect(page.locator(".harness-view")).to_have_attribute("data-reply", "ack:1,255")
+        expect(page.locator(".harness-view")).to_have_attribute(
+            "data-reply", "ack:1,255"
+        )
         assert panel.get("label") == "clicked"  # page trait change reached the kernel
         assert panel.get("got") == [bytes([7, 8, 9])]
         panel.call(lambda w: setattr(w, "count", 41))

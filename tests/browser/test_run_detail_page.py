@@ -41,7 +41,9 @@ def test_name_click_opens_detail_with_tasks_and_timeline(
     expect(pane).to_be_visible()
     detail = pane.get_by_test_id("kfp-run-detail")
     expect(detail).to_be_visible(timeout=10_000)
-    expect(detail.get_by_test_id("detail-state")).to_contain_text("Failed", ignore_case=True)
+    expect(detail.get_by_test_id("detail-state")).to_contain_text(
+        "Failed", ignore_case=True
+    )
     nodes = detail.get_by_test_id("task-node")
     expect(nodes.first).to_be_visible()
     shown = set(nodes.evaluate_all("els => els.map(e => e.dataset.taskId)"))
@@ -80,10 +82,14 @@ def test_run_view_shows_fields_history_tasks_cached_bar(
     expect(view).to_be_visible()
     detail = view.get_by_test_id("kfp-run-detail")
     expect(detail).to_contain_text(run.display_name, timeout=10_000)
-    expect(detail.get_by_test_id("detail-state")).to_contain_text("Failed", ignore_case=True)
+    expect(detail.get_by_test_id("detail-state")).to_contain_text(
+        "Failed", ignore_case=True
+    )
     params = run.runtime_config.parameters
     expect(detail.get_by_test_id("detail-params")).to_contain_text("fail_task")
-    expect(detail.get_by_test_id("detail-params")).to_contain_text(str(params["fail_task"]))
+    expect(detail.get_by_test_id("detail-params")).to_contain_text(
+        str(params["fail_task"])
+    )
     history = detail.get_by_test_id("detail-history")
     for entry in run.state_history:
         expect(history).to_contain_text(entry.state, ignore_case=True)
@@ -93,8 +99,12 @@ def test_run_view_shows_fields_history_tasks_cached_bar(
     shown = set(nodes.evaluate_all("els => els.map(e => e.dataset.taskId)"))
     assert cached in shown and shown <= _task_ids(kfp, FAILED)
     assert detail.get_by_test_id("gantt-bar").count() >= len(tasks)
-    expect(detail.locator('[data-testid="gantt-bar"][data-cached="true"]')).to_have_count(1)
-    expect(detail.get_by_test_id("first-error")).to_contain_text(str(params["fail_task"]))
+    expect(
+        detail.locator('[data-testid="gantt-bar"][data-cached="true"]')
+    ).to_have_count(1)
+    expect(detail.get_by_test_id("first-error")).to_contain_text(
+        str(params["fail_task"])
+    )
     expect(detail.get_by_test_id("task-artifacts")).to_contain_text("model")
     page.screenshot(path=str(artifacts / "run_view.png"), full_page=True)
     expect_no_page_errors(errors)

@@ -11,7 +11,13 @@ from kfp_nb import Client
 from kfp_nb.widgets import RunTable
 
 from ._harness import Harness
-from ._panels import expect_no_page_errors, open_panel, shown_names, wait_for, wait_loaded
+from ._panels import (
+    expect_no_page_errors,
+    open_panel,
+    shown_names,
+    wait_for,
+    wait_loaded,
+)
 from ._seed import bulk_name
 
 COUNT = 10_000

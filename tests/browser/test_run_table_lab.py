@@ -18,11 +18,13 @@ from kfp_nb.server import launch
 from ._lab import LabServer, notebook, open_notebook, run_all, run_cell
 
 CELLS = (
-    "import kfp_nb\n"
-    "from kfp_nb.widgets import RunTable\n"
-    "client = kfp_nb.Client()\n"
-    "table = RunTable(client, polling=False)\n"
-    "table",
+    (
+        "import kfp_nb\n"
+        "from kfp_nb.widgets import RunTable\n"
+        "client = kfp_nb.Client()\n"
+        "table = RunTable(client, polling=False)\n"
+        "table"
+    ),
     'print("SELECTED", sorted(table.selected))',
 )
 
@@ -102,4 +104,3 @@ def test_no_kernel_errors_in_outputs(lab_page: Page) -> None:
     errors = lab_page.locator(f".jp-OutputArea-output[data-mime-type='{stderr}']")
     texts = [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
     assert not texts, texts
-

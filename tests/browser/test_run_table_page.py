@@ -178,6 +178,12 @@ def test_terminate_shows_canceling_then_final(
     assert kfp.get_run(LONG_RUNNING).state == "FAILED"
     expect(page.get_by_test_id("action-summary")).to_contain_text("1")
     assert panel.get("last_action")["succeeded"] == 1
+    # The click went through the protocol: one action request, one reply.
+    request = [m for m in page.evaluate("() => window.__harness.model.sent")
+               if m["data"].get("content", {}).get("kind") == "action"]  # fmt: skip
+    assert [r["data"]["content"]["run_ids"] for r in request] == [[LONG_RUNNING]]
+    (done,) = panel.messages("action_done")
+    assert done["ok"] and done["results"][0]["run_id"] == LONG_RUNNING
     expect_no_page_errors(errors)
 
 
