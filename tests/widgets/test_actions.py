@@ -49,14 +49,14 @@ def test_terminate_a_mix_refuses_final_runs_without_calling_the_server(kfp, outb
 def test_a_server_refusal_is_the_runs_outcome_with_the_servers_short_message(
     kfp, outbox
 ):
-    # The table still shows the run RUNNING, but it has finished since: the
-    # pre-check lets it through and the server refuses.
+    # The table still shows the run RUNNING (a stale frame), but it has finished:
+    # the pre-check lets it through and the server refuses.
     name = prefix()
     run_id = make_run(kfp, f"{name}quick")
-    wait_state(kfp, run_id, {"RUNNING", "PENDING"})
-    table = _table(kfp, name)
-    assert table.frame["state"].astype(str).tolist()[0] in ("PENDING", "RUNNING")
     wait_final(kfp, [run_id])
+    stale = kfp.runs(name_contains=name)
+    stale["state"] = "RUNNING"
+    table = RunTable.from_frame(stale, kfp, polling=False)
     other = make_run(kfp, f"{name}slow", duration_scale=LONG)
 
     result = table.terminate(run_ids=[run_id, other])

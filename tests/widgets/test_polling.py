@@ -17,7 +17,7 @@ def test_polls_active_runs_until_all_are_final(kfp, outbox):
     name = prefix()
     done = make_run(kfp, f"{name}done")
     wait_final(kfp, [done])
-    active = make_run(kfp, f"{name}active", duration_scale=3)
+    active = make_run(kfp, f"{name}active", duration_scale=6)
     table = RunTable(kfp, name_contains=name, poll_interval=0.1)
     wait_for(lambda: not table.loading, what="the listing")
     assert table.polling_active
@@ -75,7 +75,7 @@ def test_no_polling_when_nothing_is_active(kfp, outbox):
 
 
 def test_run_view_pushes_detail_while_active_and_stops_when_final(kfp, outbox):
-    run_id = make_run(kfp, f"{prefix()}view", duration_scale=3)
+    run_id = make_run(kfp, f"{prefix()}view", duration_scale=6)
     wait_state(kfp, run_id, {"PENDING", "RUNNING"})
     view = RunView(kfp, run_id, poll_interval=0.1)
     assert view._panel == "run_view" and view.run_id == run_id
