@@ -31,6 +31,10 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         default="FAILED",
         help="state a terminated run ends in (FAILED, as KFP on Argo reports it)",
     )
+    p.add_argument(
+        "--max-body-bytes", type=int, default=8 * 1024 * 1024,
+        help="largest request body accepted (default 8 MiB); larger ones get 413",
+    )  # fmt: skip
     p.set_defaults(func=_serve)
 
 
@@ -41,6 +45,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         print("kfp-nb serve: --speed must be greater than 0", file=sys.stderr)
+        return 2
+    if args.max_body_bytes <= 0:
+        print("kfp-nb serve: --max-body-bytes must be greater than 0", file=sys.stderr)
         return 2
     folder = os.path.dirname(os.path.abspath(args.db))
     if not os.path.isdir(folder):
@@ -58,6 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
         demo=args.demo,
         speed=args.speed,
         terminate_final=args.terminate_final,
+        max_body_bytes=args.max_body_bytes,
     )
     print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import _states
-from . import _query
+from . import _query, _schema
 from ._demo import register_pipelines, seed_demo
 from ._rules import (
     RpcError,
@@ -39,6 +39,7 @@ from ._rules import (
 )
 from ._simulator import (
     Simulator,
+    check_simulation_params,
     make_schedule,
     output_plan,
     reconcile,
@@ -52,6 +53,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 API = "/apis/v2beta1"
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 _ID = r"([^/:]+)"
 
 _RUN_FIELDS = {
@@ -83,12 +85,18 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _message(body: Any, fields: set[str], what: str) -> dict[str, Any]:
-    """Request body → snake_case dict; unknown fields → gateway 400 (no details)."""
+def _message(
+    body: Any, fields: set[str], what: str, schema: _schema.Msg | None = None
+) -> dict[str, Any]:
+    """Request body → snake_case dict; unknown fields or wrong JSON types → 400."""
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise gateway_error(3, f"proto: syntax error: expected a {what} object")
+        raise gateway_error(
+            3,
+            f"proto: syntax error: the request body must be a JSON {what} object, "
+            f"not {_schema.json_kind(body)}",
+        )
     out: dict[str, Any] = {}
     for key, value in body.items():
         name = _snake(key) if key not in fields else key
@@ -97,6 +105,19 @@ def _message(body: Any, fields: set[str], what: str) -> dict[str, Any]:
         if name in _NESTED and value is not None:
             value = _message(value, _NESTED[name], name)
         out[name] = value
+    if schema is not None:
+        try:
+            _schema.check(out, schema, "")
+        except RpcError as err:  # name the message, as the field path is relative
+            raise gateway_error(3, err.chain.replace("proto: ", f"proto: {what}: ", 1))
+        too_long = _schema.over_long(out, schema.name)
+        if too_long:
+            name, limit = too_long
+            # The real server fails the same way (500) when a column is too short.
+            raise internal(
+                f"Failed to create a {what}: {name} is longer than {limit} "
+                f"characters ({len(out[name])}); send at most {limit}"
+            )
     return out
 
 
@@ -116,8 +137,8 @@ def _int_param(params: dict[str, str], *names: str) -> int | None:
         if name in params:
             text = params[name]
             try:
-                return int(text) if text != "" else None
-            except ValueError:
+                return _schema.to_int(text, "int32") if text != "" else None
+            except (TypeError, ValueError):
                 raise gateway_error(
                     3,
                     f"type mismatch, parameter: {names[0]}, error: strconv.ParseInt: "
@@ -170,9 +191,12 @@ class Api:
     # -- healthz ----------------------------------------------------------------
 
     def healthz(self, req: dict[str, Any]) -> dict[str, Any]:
+        from .. import __version__
+
         return {
             "commit_sha": "unknown",
-            "tag_name": "unknown",
+            # Lets a notebook tell this server from a real cluster.
+            "tag_name": f"kfp-nb-embedded/{__version__}",
             "multi_user": False,
             "pipeline_store": "database",
         }
@@ -180,7 +204,7 @@ class Api:
     # -- runs -------------------------------------------------------------------
 
     def create_run(self, req: dict[str, Any]) -> dict[str, Any]:
-        body = _message(req["body"], _RUN_FIELDS, "Run")
+        body = _message(req["body"], _RUN_FIELDS, "Run", _schema.RUN)
         if body.get("plugins_output"):
             raise RpcError(
                 10,
@@ -202,6 +226,7 @@ class Api:
         if config is not None and not isinstance(config.get("parameters", {}), dict):
             raise gateway_error(3, "proto: runtime_config.parameters must be an object")
         params = (config or {}).get("parameters") or {}
+        check_simulation_params(params)
         with self.store.tx() as db:
             exp_id = body.get("experiment_id") or ""
             if exp_id:
@@ -491,15 +516,22 @@ class Api:
 
     def update_task(self, req: dict[str, Any]) -> dict[str, Any]:
         task_id = req["path"][0]
-        body = _task_body(req["body"] or {})
+        raw = req["body"]
+        body = _task_body(raw if raw is not None else {})
         with self.store.tx() as db:
             return self._update_task(db, task_id, body)
 
     def batch_update_tasks(self, req: dict[str, Any]) -> dict[str, Any]:
-        body = req["body"] or {}
+        body = req["body"] if req["body"] is not None else {}
         if not isinstance(body, dict) or set(body) - {"tasks"}:
             raise gateway_error(3, "proto: unknown field in UpdateTasksBulkRequest")
         tasks = body.get("tasks") or {}
+        if not isinstance(tasks, dict):
+            raise gateway_error(
+                3,
+                'proto: invalid value for map field "tasks": got '
+                f"{_schema.json_kind(tasks)}; send an object of task id → task",
+            )
         if not tasks:
             raise invalid(
                 "UpdateTasksBulkRequest must contain at least one task",
@@ -612,7 +644,9 @@ class Api:
         return row
 
     def create_experiment(self, req: dict[str, Any]) -> dict[str, Any]:
-        body = _message(req["body"], _EXPERIMENT_FIELDS, "Experiment")
+        body = _message(
+            req["body"], _EXPERIMENT_FIELDS, "Experiment", _schema.EXPERIMENT
+        )
         name = body.get("display_name") or ""
         if not name:
             raise internal(
@@ -719,7 +753,7 @@ def _io(value: Any) -> dict[str, Any]:
 
 
 def _task_body(raw: Any) -> dict[str, Any]:
-    body = _message(raw, _TASK_FIELDS, "PipelineTaskDetail")
+    body = _message(raw, _TASK_FIELDS, "PipelineTaskDetail", _schema.TASK)
     state = _enum(body.get("state"), _states.TASK_STATE_NUMBERS, "state")
     body["state"] = state if state != _states.UNSPECIFIED else None
     type_value = body.get("type")
@@ -781,7 +815,48 @@ def _routes(api: Api) -> list[tuple[re.Pattern[str], dict[str, Callable]]]:
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None):
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Response(text, status, headers=headers, media_type="application/json")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate echoed in an error text: \u escapes keep it valid JSON.
+        data = json.dumps(body, separators=(",", ":")).encode("ascii")
+    return Response(data, status, headers=headers, media_type="application/json")
+
+
+def _internal_response(exc: BaseException) -> Response:
+    """Code 13 in the gateway shape; the text names the error, not a traceback."""
+    err = RpcError(
+        13,
+        f"Internal error: {type(exc).__name__}: {str(exc)[:500]}",
+        "Internal Server Error",
+    )
+    return _json_response(err.status, err.body())
+
+
+def _too_large(limit: int) -> RpcError:
+    return RpcError(
+        8,
+        f"request body is larger than the server's limit of {limit} bytes; "
+        "send less (e.g. a smaller pipeline_spec) or start the server with a "
+        "larger --max-body-bytes",
+        "request body too large",
+        http=413,
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused once it passes ``limit`` (Content-Length or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(
@@ -790,12 +865,16 @@ def create_app(
     demo: bool = False,
     speed: float = 1.0,
     terminate_final: str = "FAILED",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """The Starlette app over the SQLite file ``db_path`` (created when missing).
 
     ``terminate_final`` is the state a terminated run ends in: ``FAILED`` (what a
-    real KFP on Argo reports) or ``CANCELED``.
+    real KFP on Argo reports) or ``CANCELED``. A request body over
+    ``max_body_bytes`` is refused with 413 (code 8) before it is read in full.
     """
+    if max_body_bytes <= 0:
+        raise ValueError(f"max_body_bytes must be > 0, got {max_body_bytes}")
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     if terminate_final not in ("FAILED", "CANCELED"):
@@ -826,12 +905,17 @@ def create_app(
         handler = methods.get(request.method) or methods.get("*")
         if handler is None:
             return _json_response(501, {"code": 12, "message": "Method Not Allowed"})
-        raw = await request.body()
         try:
-            body = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
-            err = gateway_error(3, f"proto: syntax error: {exc}")
-            return _json_response(err.status, err.body())
+            raw = await _read_body(request, max_body_bytes)
+            body = (
+                _schema.decode_json(raw, what="the request body")
+                if raw.strip()
+                else None
+            )
+        except RpcError as err:
+            # An unread body cannot be skipped on a kept-alive connection.
+            headers = {"Connection": "close"} if err.status == 413 else None
+            return _json_response(err.status, err.body(), headers)
         req = {
             "path": found.groups(),
             "query": dict(request.query_params),
@@ -843,8 +927,7 @@ def create_app(
             return _json_response(err.status, err.body())
         except Exception as exc:  # never a bare 500 page: the gateway shape
             log.exception("%s %s failed", request.method, path)
-            err = RpcError(13, f"Internal error: {exc}", "Internal Server Error")
-            return _json_response(err.status, err.body())
+            return _internal_response(exc)
         if isinstance(result, _Raw):
             return _json_response(200, result.body, result.headers)
         return _json_response(200, result)
@@ -859,8 +942,17 @@ def create_app(
             store.close()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # Whatever escapes dispatch (body reading, middleware, routing) still
+        # answers in the gateway shape, never Starlette's text/plain page.
+        log.error("%s %s failed: %r", request.method, request.url.path, exc)
+        return _internal_response(exc)
+
     app = Starlette(
-        routes=[Route("/{path:path}", dispatch, methods=methods)], lifespan=lifespan
+        routes=[Route("/{path:path}", dispatch, methods=methods)],
+        lifespan=lifespan,
+        exception_handlers={Exception: on_crash},
     )
     app.state.store = store
     app.state.simulator = simulator

@@ -73,11 +73,14 @@ def launch(
     port: int | None = None,
     timeout: float = 30.0,
     terminate_final: str = "FAILED",
+    max_body_bytes: int | None = None,
 ) -> ServerProcess:
     """Run ``python -m kfp_nb serve`` in a child process; return once healthz answers.
 
-    Raises ``RuntimeError`` with the child's output when it exits or does not
-    answer within ``timeout`` seconds.
+    The child's output goes to ``<db>.server.log``, truncated at each launch so
+    an error quotes only this launch. Raises ``RuntimeError`` at once when
+    ``port`` is already in use, and with the child's output when it exits or
+    does not answer within ``timeout`` seconds.
     """
     folder = os.path.dirname(os.path.abspath(db))
     if not os.path.isdir(folder):
@@ -85,6 +88,8 @@ def launch(
             f"launch(db={db!r}): the folder {folder!r} does not exist; create it "
             "first or pass a db path inside an existing folder"
         )
+    if port:
+        _check_port_free(host, port)
     port = port or free_port(host)
     cmd = [
         sys.executable, "-m", "kfp_nb", "serve", "--host", host, "--port", str(port),
@@ -94,8 +99,10 @@ def launch(
         cmd.append("--demo")
     if terminate_final != "FAILED":
         cmd += ["--terminate-final", terminate_final]
+    if max_body_bytes is not None:
+        cmd += ["--max-body-bytes", str(int(max_body_bytes))]
     log_path = f"{db}.server.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Works from a source checkout too, before ``pip install -e``.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -103,21 +110,50 @@ def launch(
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     log.close()
     server = ServerProcess(proc, host=host, port=port, db=db)
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     url = f"{server.url}/apis/v2beta1/healthz"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return server
+            answered = httpx.get(url, timeout=1.0).status_code == 200
         except httpx.HTTPError:
-            pass
+            answered = False
+        # Our child must still be alive: another server may own the port.
+        if answered and proc.poll() is None:
+            return server
         time.sleep(0.05)
     server.stop()
     with open(log_path, "rb") as fh:
         tail = fh.read()[-2000:].decode(errors="replace")
-    raise RuntimeError(
-        f"kfp-nb serve on {server.url} (db {db}) did not become healthy within "
-        f"{timeout} s; exit code {proc.poll()}. Output:\n{tail}"
-    )
+    raise RuntimeError(_failure(server, proc.poll(), tail, time.monotonic() - started,
+                                timeout))  # fmt: skip
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise at once when something already listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As uvicorn does, so a port in TIME_WAIT is not reported as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise RuntimeError(
+                f"launch(port={port}): port {port} is in use on {host} ({exc}); "
+                "stop what holds it or pass another port (or none, to pick a "
+                "free one)"
+            ) from None
+
+
+def _failure(
+    server: ServerProcess, code: int | None, tail: str, waited: float, timeout: float
+) -> str:
+    where = f"kfp-nb serve on {server.url} (db {server.db})"
+    if code is None:
+        what = f"did not become healthy within {timeout} s"
+    elif "address already in use" in tail.lower():
+        what = f"could not start: port {server.port} is in use"
+    else:
+        what = f"exited with code {code} after {waited:.1f} s"
+    return f"{where} {what}. Output:\n{tail}"

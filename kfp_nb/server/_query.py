@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from .._models import parse_timestamp
 from ._rules import RpcError, invalid
+from ._schema import decode_json, json_kind, to_int
 
 __all__ = ["LISTABLES", "ListQuery", "Listable", "build_list_query", "make_token"]
 
@@ -241,7 +242,7 @@ def _parse_sort(kind: Listable, sort_by: str) -> tuple[str, str, bool]:
 
 def _filter_error(raw: str, err: str) -> RpcError:
     return invalid(
-        f'failed to parse valid filter from "{raw}": {err}',
+        f'failed to parse valid filter from "{_shown(raw)}": {err}',
         context="Failed to list",
     )
 
@@ -256,9 +257,9 @@ def parse_filter(raw: str) -> list[dict[str, Any]]:
     for camel, snake in _CAMEL.items():
         text = text.replace(f'"{camel}"', f'"{snake}"')
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise _filter_error(raw, f"proto: syntax error: {exc}") from None
+        doc = decode_json(text, what="the filter")
+    except RpcError as exc:
+        raise _filter_error(raw, exc.chain) from None
     if not isinstance(doc, dict):
         raise _filter_error(raw, "proto: expected a JSON object")
     for key in doc:
@@ -299,25 +300,52 @@ def _parse_predicate(raw: str, pred: Any) -> dict[str, Any]:
     return {"key": key, "op": op, "kind": value_kind, "value": value}
 
 
+_INT_KINDS = {
+    "int_value": "int32", "long_value": "int64",
+    "int_values": "int32", "long_values": "int64",
+}  # fmt: skip
+
+
 def _read_value(raw: str, kind: str, value: Any) -> Any:
     try:
-        if kind == "string_value":
-            if not isinstance(value, str):
-                raise ValueError("string_value must be a string")
-            return value
-        if kind in ("int_value", "long_value"):
-            if isinstance(value, bool):
-                raise ValueError(f"{kind} must be an integer")
-            return int(value)
-        if kind == "timestamp_value":
-            when = parse_timestamp(value)
-            return int(when.timestamp()) if when else 0
-        items = (value or {}).get("values") or []
-        if kind == "string_values":
-            return [str(v) for v in items]
-        return [int(v) for v in items]
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise _filter_error(raw, f"proto: {exc}") from None
+        return _typed_value(kind, value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _filter_error(raw, f"proto: {kind}: {exc}") from None
+
+
+def _typed_value(kind: str, value: Any) -> Any:
+    """A predicate value checked as protojson would (types, int32/int64 ranges)."""
+    if kind == "string_value":
+        if not isinstance(value, str):
+            raise TypeError(f"expected a JSON string, got {json_kind(value)}")
+        return value
+    if kind in ("int_value", "long_value"):
+        return to_int(value, _INT_KINDS[kind])
+    if kind == "timestamp_value":
+        if not isinstance(value, str):
+            raise TypeError(f"expected an RFC 3339 string, got {json_kind(value)}")
+        when = parse_timestamp(value)
+        return int(when.timestamp()) if when else 0
+    if value is None:
+        return []
+    if not isinstance(value, dict) or set(value) - {"values"}:
+        raise TypeError('expected an object {"values": [...]}')
+    items = value.get("values") or []
+    if not isinstance(items, list):
+        raise TypeError(f'"values" must be a JSON array, got {json_kind(items)}')
+    if kind == "string_values":
+        for item in items:
+            if not isinstance(item, str):
+                raise TypeError(
+                    f"every value must be a JSON string, got {json_kind(item)}"
+                )
+        return list(items)
+    return [to_int(v, _INT_KINDS[kind]) for v in items]
+
+
+def _shown(raw: str) -> str:
+    """The filter as echoed in an error: shortened, so a huge filter stays readable."""
+    return raw if len(raw) <= 300 else f"{raw[:300]}…"
 
 
 def _validate_predicates(preds: list[dict[str, Any]]) -> None:

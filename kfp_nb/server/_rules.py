@@ -42,15 +42,24 @@ class RpcError(Exception):
     ``details`` list in its body.
     """
 
-    def __init__(self, code: int, chain: str, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        chain: str,
+        detail: str | None = None,
+        *,
+        http: int | None = None,
+    ) -> None:
         super().__init__(chain)
         self.code = code
         self.chain = chain
         self.detail = detail
+        self._http = http
 
     @property
     def status(self) -> int:
-        return http_status(self.code)
+        """The gateway's status for ``code``, unless the error chose its own."""
+        return self._http or http_status(self.code)
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.chain}
@@ -66,7 +75,9 @@ class RpcError(Exception):
 
     def wrap(self, prefix: str) -> RpcError:
         """The same error one layer up: code and detail kept, chain extended."""
-        return RpcError(self.code, f"{prefix}: {self.chain}", self.detail)
+        return RpcError(
+            self.code, f"{prefix}: {self.chain}", self.detail, http=self._http
+        )
 
 
 def gateway_error(code: int, message: str) -> RpcError:

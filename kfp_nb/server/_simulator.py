@@ -8,8 +8,9 @@ history with the planned times.
 
 Failures are deterministic: the runtime parameter ``fail_task`` names a task
 (its plan name or display name) that fails on the first ``fail_attempts``
-attempts (default 1, so a retry succeeds); ``duration_scale`` (a positive number,
-default 1) multiplies the run's task durations. Terminate ends running tasks FAILED
+attempts (default 1, so a retry succeeds); ``duration_scale`` (a positive number
+up to 1000, default 1) multiplies the run's task durations; CreateRun refuses
+other values (``check_simulation_params``). Terminate ends running tasks FAILED
 ("terminated"), skips tasks not yet started and ends the run FAILED, as Argo
 does (SEMANTICS.md §3.6); CANCELING is appended to the history half-way.
 """
@@ -26,6 +27,7 @@ import uuid
 import zlib
 from typing import Any
 
+from ._rules import RpcError, invalid
 from ._store import TASK_STATE_NUMBER, Store, dumps
 
 __all__ = [
@@ -58,6 +60,47 @@ def _fail_names(params: dict[str, Any], attempt: int) -> set[str]:
     if isinstance(target, str) and target and attempt < attempts:
         return {target}
     return set()
+
+
+MAX_DURATION_SCALE = 1000.0
+MAX_FAIL_ATTEMPTS = 1000
+
+
+def check_simulation_params(params: dict[str, Any]) -> None:
+    """Refuse unusable simulation parameters at CreateRun (400 code 3)."""
+    scale = params.get("duration_scale")
+    if "duration_scale" in params and not (
+        isinstance(scale, (int, float))
+        and not isinstance(scale, bool)
+        and 0 < scale <= MAX_DURATION_SCALE
+    ):
+        raise _bad_param(
+            "duration_scale",
+            scale,
+            f"a positive number at most {MAX_DURATION_SCALE:g}",
+        )
+    attempts = params.get("fail_attempts")
+    if "fail_attempts" in params and not (
+        isinstance(attempts, (int, float))
+        and not isinstance(attempts, bool)
+        and 0 <= attempts <= MAX_FAIL_ATTEMPTS
+        and attempts == int(attempts)
+    ):
+        raise _bad_param(
+            "fail_attempts", attempts, f"a whole number from 0 to {MAX_FAIL_ATTEMPTS}"
+        )
+    target = params.get("fail_task")
+    if "fail_task" in params and not isinstance(target, str):
+        raise _bad_param("fail_task", target, "a task name (string)")
+
+
+def _bad_param(name: str, value: Any, expected: str) -> RpcError:
+    shown = json.dumps(value)[:60]
+    return invalid(
+        f"runtime_config.parameters.{name} must be {expected} (embedded server "
+        f"simulation parameter); got {shown}",
+        context="Failed to create a run",
+    )
 
 
 def duration_scale(params: dict[str, Any]) -> float:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from kfp_nb import cli
 from kfp_nb.server import create_app, launch
+from kfp_nb.server._process import free_port
 
 
 def test_create_app_in_process(tmp_path, training_spec):
@@ -59,5 +64,80 @@ def test_launch_errors_name_the_cause(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(RuntimeError, match="did not become healthy"):
+        with pytest.raises(RuntimeError, match=f"port {port} is in use"):
             launch(db=str(tmp_path / "k.db"), port=port, timeout=15)
+
+
+@contextmanager
+def _served(app) -> Iterator[str]:
+    """``app`` behind a real uvicorn on a loopback port, in a thread."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}/apis/v2beta1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_unexpected_errors_anywhere_answer_in_the_gateway_shape(tmp_path, monkeypatch):
+    from kfp_nb.server import _app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(_app.Api, "healthz", broken)  # inside a handler
+    app = create_app(str(tmp_path / "crash.db"), speed=200.0)
+    with _served(app) as url:
+        inside = httpx.get(f"{url}/healthz")
+        monkeypatch.setattr(_app, "_read_body", broken)  # before any handler
+        outside = httpx.post(f"{url}/runs", json={"display_name": "x"})
+    for resp in (inside, outside):
+        assert resp.status_code == 500
+        assert resp.headers["content-type"].startswith("application/json")
+        body = resp.json()
+        assert body["code"] == 13 and "simulated defect" in body["message"]
+        assert body["details"][0]["message"] == "Internal Server Error"
+
+
+def test_launch_truncates_its_log_and_says_why_the_child_exited(tmp_path):
+    db = tmp_path / "a-folder.db"
+    db.mkdir()  # sqlite cannot open a folder, so the child exits at once
+    log = tmp_path / "a-folder.db.server.log"
+    log.write_text("STALE line from an older launch\n")
+    with pytest.raises(RuntimeError) as info:
+        launch(db=str(db), timeout=30)
+    text = str(info.value)
+    assert "exited with code" in text and "STALE" not in text
+    assert "STALE" not in log.read_text()
+
+
+def test_launch_on_a_port_another_server_answers_fails_fast(server, tmp_path):
+    with pytest.raises(RuntimeError, match=f"port {server.port} is in use"):
+        launch(db=str(tmp_path / "second.db"), port=server.port, timeout=30)
+    assert httpx.get(f"{server.url}/apis/v2beta1/healthz").status_code == 200
+
+
+def test_healthz_names_the_embedded_server(server):
+    import kfp_nb
+
+    health = httpx.get(f"{server.url}/apis/v2beta1/healthz").json()
+    assert health["tag_name"] == f"kfp-nb-embedded/{kfp_nb.__version__}"
+    assert isinstance(health["commit_sha"], str) and health["commit_sha"]
+
+
+def test_cli_max_body_bytes(capsys):
+    args = cli.build_parser().parse_args(["serve", "--max-body-bytes", "1024"])
+    assert args.max_body_bytes == 1024
+    default = cli.build_parser().parse_args(["serve"])
+    assert default.max_body_bytes == 8 * 1024 * 1024
+    assert cli.main(["serve", "--max-body-bytes", "0"]) == 2
+    assert "--max-body-bytes must be greater than 0" in capsys.readouterr().err

@@ -1,0 +1,351 @@
+"""Hostile requests over HTTP: every malformed body or query answers 4xx in the
+gateway shape (``code``, ``message``), never 5xx outside the documented parity
+cases, and the server keeps serving afterwards.
+
+Wrong-type variants are generated from the vendored swagger definitions, so every
+field of every request message (nested ones included) gets each JSON type it
+must not accept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kfp_nb.server import launch
+from tests._data import swagger
+
+from .conftest import API
+
+MAX_BODY = 64 * 1024
+DEFS = {
+    **swagger("run.tasks.swagger.json")["definitions"],
+    **swagger("experiment.swagger.json")["definitions"],
+}
+BAD_ENUM = [{"a": 1}, [1], True, 1.5, "NO_SUCH_NAME", 2**40]
+BAD_INT = ["x", "1e3x", 1.5, True, {"a": 1}, [1], 2**70, -(2**70)]
+BAD_BY_TYPE = {
+    "string": [{"a": 1}, [1], 5, True],
+    "date-time": ["yesterday", "2024-13-45T00:00:00Z", 5, {"a": 1}],
+    "object": ["x", [1], 5, True],
+    "array": ["x", {"a": 1}, 5],
+    "number": [{"a": 1}, [1], True],
+    "boolean": ["x", 5, {"a": 1}],
+    "message": ["x", [1], 5, True],
+}
+
+
+def _bad_values(prop: dict[str, Any]) -> list[Any]:
+    ref = prop.get("$ref")
+    if ref:
+        target = DEFS[ref.rsplit("/", 1)[1]]
+        return BAD_ENUM if "enum" in target else BAD_BY_TYPE["message"]
+    if prop.get("format") in ("int32", "int64") or prop.get("type") == "integer":
+        return BAD_INT
+    if prop.get("format") == "date-time":
+        return BAD_BY_TYPE["date-time"]
+    return BAD_BY_TYPE.get(prop.get("type", ""), [])
+
+
+def _variants(
+    definition: str, prefix: tuple[Any, ...] = (), depth: int = 0
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """(path, wrong value) for every field of ``definition``, nested 3 deep."""
+    for name, prop in DEFS[definition].get("properties", {}).items():
+        path = (*prefix, name)
+        for value in _bad_values(prop):
+            yield path, value
+        if depth >= 2:
+            continue
+        ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref")
+        if not ref or "enum" in DEFS[ref.rsplit("/", 1)[1]]:
+            continue
+        inner = (*path, 0) if prop.get("type") == "array" else path
+        yield from _variants(ref.rsplit("/", 1)[1], inner, depth + 1)
+
+
+def _with(base: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    body = json.loads(json.dumps(base))
+    node: Any = body
+    for key, nxt in itertools.pairwise(path):
+        if isinstance(key, int):
+            while len(node) <= key:
+                node.append({} if not isinstance(nxt, int) else [])
+        elif key not in node:
+            node[key] = [] if isinstance(nxt, int) else {}
+        node = node[key]
+    node[path[-1]] = value
+    return body
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("hostile")
+    proc = launch(db=str(folder / "kfp.db"), speed=200.0, max_body_bytes=MAX_BODY)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def api(hostile) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hostile.url + API, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def ids(api, training_spec) -> dict[str, str]:
+    body = {
+        "display_name": "target",
+        "pipeline_spec": training_spec,
+        "runtime_config": {"parameters": {"duration_scale": 1000}},
+    }
+    run = api.post("/runs", json=body).json()
+    task = api.post("/tasks", json={"run_id": run["run_id"], "name": "t"})
+    assert task.status_code == 200, task.text
+    return {"run": run["run_id"], "task": task.json()["task_id"]}
+
+
+def _assert_rejected(resp: httpx.Response, what: str) -> dict[str, Any]:
+    assert 400 <= resp.status_code < 500, (
+        f"{what}: {resp.status_code} {resp.text[:300]}"
+    )
+    assert resp.headers["content-type"].startswith("application/json"), what
+    body = resp.json()
+    assert isinstance(body["code"], int) and body["code"] != 13, what
+    assert isinstance(body["message"], str) and body["message"], what
+    for internal in ("Traceback", "pydantic", "AttributeError", "object has no"):
+        assert internal not in body["message"], f"{what}: {body['message']}"
+    return body
+
+
+def _body_endpoints(ids: dict[str, str], spec: dict[str, Any]) -> list[tuple]:
+    """(method, path, definition, base body, wrap) for every endpoint with a body."""
+    task = ids["task"]
+    return [
+        ("POST", "/runs", "v2beta1Run",
+         {"display_name": "h", "pipeline_spec": spec}, None),
+        ("POST", "/experiments", "v2beta1Experiment", {"display_name": None}, None),
+        ("POST", "/tasks", "v2beta1PipelineTaskDetail",
+         {"run_id": ids["run"], "name": "h"}, None),
+        ("PATCH", f"/tasks/{task}", "v2beta1PipelineTaskDetail", {}, None),
+        ("POST", "/tasks:batchUpdate", "v2beta1PipelineTaskDetail", {}, task),
+    ]  # fmt: skip
+
+
+def _send(api, method, path, body, wrap):
+    if wrap is not None:
+        body = {"tasks": {wrap: body}}
+    if "display_name" in body and body["display_name"] is None:
+        body["display_name"] = f"exp-{uuid.uuid4()}"
+    return api.request(method, path, json=body)
+
+
+def test_every_field_with_a_wrong_json_type_is_a_400_naming_it(api, ids, training_spec):
+    sent = 0
+    for method, path, definition, base, wrap in _body_endpoints(ids, training_spec):
+        for field_path, value in _variants(definition):
+            body = _with(base, field_path, value)
+            resp = _send(api, method, path, body, wrap)
+            what = f"{method} {path} {field_path}={value!r}"
+            err = _assert_rejected(resp, what)
+            assert err["code"] == 3, what
+            top = field_path[0]
+            assert top in err["message"], f"{what}: {err['message']}"
+            sent += 1
+    assert sent > 500  # the generator really covered the nested messages
+    assert api.get("/healthz").status_code == 200
+
+
+# Raw bodies no endpoint may accept: bad JSON, non-objects, deep nesting, lone
+# surrogates, unescaped control characters, invalid UTF-8, huge numbers.
+RAW_BODIES = [
+    b"[]", b'"x"', b"5", b"true", b"{", b'{"display_name":', b"NaN",
+    b'{"display_name":NaN}', b'{"display_name":Infinity}', b"[" * 100_000,
+    b'{"a":' * 5000 + b"1" + b"}" * 5000, b'{"display_name":"\\ud800"}',
+    b'{"display_name":"x","description":"\\udfff"}', b'{"\\ud800":"x"}',
+    b'{"display_name":"a\x01b"}', b'{"display_name":"\xff\xfe"}',
+    b'{"display_name":1e400}', b'{"task_count":1e400}',
+    b'{"display_name":"x","pipeline_spec":' + b'{"a":' * 200 + b"1" + b"}" * 201,
+]  # fmt: skip
+
+
+def test_raw_malformed_bodies_are_400_on_every_endpoint(api, ids, training_spec):
+    for method, path, _, _, _ in _body_endpoints(ids, training_spec):
+        for raw in RAW_BODIES:
+            resp = api.request(
+                method, path, content=raw, headers={"content-type": "application/json"}
+            )
+            _assert_rejected(resp, f"{method} {path} {raw[:40]!r}")
+    assert api.get("/healthz").status_code == 200
+
+
+def test_null_bodies_follow_the_documented_cases(api, ids):
+    for path in ("/runs", "/experiments"):  # parity: empty name → 500 code 13
+        resp = api.post(path, content=b"null")
+        assert resp.status_code == 500 and resp.json()["code"] == 13
+        assert "name cannot be empty" in resp.json()["message"]
+    resp = api.post("/tasks", content=b"null")
+    assert _assert_rejected(resp, "null task")["code"] == 3
+    resp = api.post("/tasks:batchUpdate", json={"tasks": []})
+    assert "tasks" in _assert_rejected(resp, "tasks list")["message"]
+
+
+def _flt(**pred: Any) -> str:
+    return json.dumps({"predicates": [{"key": "name", "operation": "EQUALS"} | pred]})
+
+
+NESTED = "[" * 5000 + "]" * 5000
+BAD_FILTERS = [
+    '{"predicates":[{"key":"\\ud800","operation":"EQUALS","string_value":"x"}]}',
+    _flt(string_value="\ud800"), _flt(string_value={"a": 1}),
+    _flt(string_value=["x"]), _flt(string_value=5),
+    '{"predicates":[{"key":"name","operation":"EQUALS","string_value":'
+    + NESTED + "}]}",
+    _flt(long_value="99999999999999999999999"), _flt(long_value=2**63),
+    _flt(long_value=-(2**63) - 1), _flt(int_value=2**31), _flt(int_value=1.5),
+    '{"predicates":[{"key":"name","operation":"EQUALS","int_value":1e400}]}',
+    '{"predicates":[{"key":"name","operation":"EQUALS","int_value":NaN}]}',
+    _flt(int_value="abc"), _flt(int_value=True), _flt(timestamp_value=5),
+    _flt(timestamp_value="soon"), _flt(timestamp_value={"seconds": 1}),
+    _flt(operation="IN", string_values={"values": "x"}),
+    _flt(operation="IN", string_values={"values": [1]}),
+    _flt(operation="IN", string_values=["x"]),
+    _flt(operation="IN", string_values={"values": ["x"], "extra": 1}),
+    _flt(operation="IN", int_values={"values": [2**40]}),
+    _flt(operation="IN", long_values={"values": ["x"]}),
+    _flt(operation={"a": 1}, string_value="x"), _flt(operation=1e300),
+    _flt(operation="NOPE", string_value="x"),
+    '{"predicates":[{"key":5,"operation":"EQUALS","string_value":"x"}]}',
+    '{"predicates":"x"}', '{"predicates":[1]}', "[]", "null", '"x"', "{", "%zz",
+]  # fmt: skip
+BAD_QUERIES = [
+    {"page_size": "abc"}, {"page_size": "99999999999999999999"},
+    {"page_size": "1e400"}, {"page_size": "-5"}, {"page_token": "!!!"},
+    {"page_token": "W10="}, {"sort_by": "name sideways"}, {"sort_by": "\x00"},
+]  # fmt: skip
+
+
+def test_hostile_list_queries_are_400(api, ids):
+    lists = [
+        ("/runs", {}), ("/experiments", {}), ("/tasks", {"run_id": ids["run"]}),
+    ]  # fmt: skip
+    for path, scope in lists:
+        for text in BAD_FILTERS:
+            resp = api.get(path, params={**scope, "filter": text})
+            err = _assert_rejected(resp, f"{path} filter={text[:60]!r}")
+            assert err["code"] == 3
+        for query in BAD_QUERIES:
+            if path == "/tasks" and "sort_by" in query:
+                query = {"order_by": query["sort_by"]}
+            _assert_rejected(api.get(path, params={**scope, **query}), f"{query}")
+    for path in (f"/runs/{ids['run']}", "/runs"):
+        _assert_rejected(api.get(path, params={"view": "\ud7ff"}), f"{path} view")
+    ok = api.get("/runs", params={"filter": _flt(string_value="target")})
+    assert ok.status_code == 200 and ok.json()["total_size"] == 1
+
+
+def test_filter_numbers_within_range_still_work(api):
+    at_limits = [
+        _flt(long_value=str(2**63 - 1)), _flt(long_value=-(2**63)),
+        _flt(int_value=2**31 - 1), _flt(int_value="7"),
+    ]  # fmt: skip
+    for text in at_limits:
+        resp = api.get("/experiments", params={"filter": text})
+        assert resp.status_code == 200, (text, resp.text)
+
+
+# Free text SQLite stores exactly: NUL and other C0/C1 controls, DEL,
+# non-characters, markup, emoji, right-to-left and combining marks.
+ROUND_TRIP = [
+    "nul\u0000inside", "\x01\x02\x1b[31m\x7f\x85", "\ufffe\uffff\U0010ffff",
+    "<script>alert(1)</script> & 🚀 \u202eRTL \u05e9\u05dc\u05d5\u05dd e\u0301",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ROUND_TRIP)
+def test_control_and_unicode_text_round_trips(api, training_spec, text):
+    body = {"display_name": text, "description": text, "pipeline_spec": training_spec}
+    run = api.post("/runs", json=body)
+    assert run.status_code == 200, run.text
+    got = api.get(f"/runs/{run.json()['run_id']}").json()
+    assert (got["display_name"], got["description"]) == (text, text)
+    pred = {"key": "display_name", "string_value": text}
+    found = api.get("/runs", params={"filter": _flt(**pred)}).json()
+    assert [r["run_id"] for r in found["runs"]] == [got["run_id"]]
+    exp = api.post("/experiments", json={"display_name": f"{text}{uuid.uuid4()}"})
+    assert exp.status_code == 200 and exp.json()["display_name"].startswith(text)
+
+
+def test_body_over_the_limit_is_413_without_reading_it(api, training_spec):
+    padding = "x" * MAX_BODY
+    body = {"display_name": "big", "description": padding, "pipeline_spec": {}}
+    resp = api.post("/runs", json=body)
+    assert resp.status_code == 413
+    err = resp.json()
+    assert err["code"] == 8 and "--max-body-bytes" in err["message"]
+    assert str(MAX_BODY) in err["message"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: chunked encoding
+        yield b'{"display_name":"big","description":"'
+        for _ in range(MAX_BODY // 1024 + 1):
+            yield b"y" * 1024
+        yield b'"}'
+
+    resp = api.post("/runs", content=chunks())
+    assert resp.status_code == 413 and resp.json()["code"] == 8
+    fits = {"display_name": "fits", "description": "z" * (MAX_BODY // 2)}
+    fits["pipeline_spec"] = training_spec
+    resp = api.post("/runs", json=fits)
+    assert resp.status_code == 200, resp.text[:300]
+    assert api.get("/healthz").status_code == 200
+
+
+def test_over_long_ids_fail_as_the_real_server_does(api, training_spec):
+    long_exp = "e" * 65
+    body = {"display_name": "r", "pipeline_spec": training_spec}
+    resp = api.post("/runs", json=body | {"experiment_id": long_exp})
+    assert resp.status_code == 500 and resp.json()["code"] == 13
+    assert "experiment_id is longer than 64" in resp.json()["message"]
+    resp = api.post("/runs", json=body | {"experiment_id": "e" * 64})
+    assert resp.status_code == 404  # within the limit: only unknown
+    resp = api.post("/experiments", json={"display_name": "ns", "namespace": "n" * 64})
+    assert resp.status_code == 500 and "namespace is longer than 63" in resp.text
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("duration_scale", 1e308), ("duration_scale", 1001), ("duration_scale", 0),
+        ("duration_scale", -1), ("duration_scale", "2"), ("duration_scale", True),
+        ("duration_scale", None), ("fail_attempts", -1), ("fail_attempts", 1.5),
+        ("fail_attempts", "3"), ("fail_attempts", 1e300), ("fail_task", 5),
+    ],
+)  # fmt: skip
+def test_unusable_simulation_parameters_are_refused_at_create(
+    api, training_spec, name, value
+):
+    body = {"display_name": "sim", "pipeline_spec": training_spec}
+    body["runtime_config"] = {"parameters": {name: value}}
+    resp = api.post("/runs", json=body)
+    assert resp.status_code == 400, resp.text
+    err = resp.json()
+    assert (
+        err["code"] == 3
+        and f"parameters.{name} must be" in err["details"][0]["message"]
+    )
+
+
+def test_simulation_parameters_at_their_limits_are_accepted(api, training_spec):
+    params = {"duration_scale": 1000, "fail_attempts": 0, "fail_task": "train"}
+    body = {"display_name": "edge", "pipeline_spec": training_spec}
+    resp = api.post("/runs", json=body | {"runtime_config": {"parameters": params}})
+    assert resp.status_code == 200, resp.text
+    params = {"duration_scale": 0.001}
+    resp = api.post("/runs", json=body | {"runtime_config": {"parameters": params}})
+    assert resp.status_code == 200, resp.text
