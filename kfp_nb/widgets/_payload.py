@@ -166,8 +166,14 @@ def columns_meta(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def normalize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Keep state columns categorical and ``param.*`` columns last, sorted."""
+    """State columns present and categorical, ``param.*`` columns last, sorted."""
     frame = frame.reset_index(drop=True)
+    for name, missing in (
+        ("state", "RUNTIME_STATE_UNSPECIFIED"),
+        ("storage_state", "STORAGE_STATE_UNSPECIFIED"),
+    ):
+        if name not in frame.columns:  # a user's frame with fewer columns
+            frame[name] = missing
     for name, known in (
         ("state", _states.RUN_STATES),
         ("storage_state", _STORAGE_KNOWN),

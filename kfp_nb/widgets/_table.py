@@ -31,6 +31,7 @@ _ACTIONS = {
 }
 _VIEWS = {False: "active", True: "archived", None: "all"}
 _RESULT_COLUMNS = ["run_id", "action", "ok", "error"]
+_UNSPECIFIED = "RUNTIME_STATE_UNSPECIFIED"
 
 
 def _sort_trait(sort_by: str | None) -> dict[str, Any]:
@@ -470,10 +471,11 @@ class RunTable(Panel):
             frame = self._current()
             rows = frame.drop_duplicates("run_id").set_index("run_id")
             rows = rows[["state", "storage_state"]]
+            # An unspecified state (e.g. a user's frame without it) is read back.
             states = {
                 rid: (str(rows.at[rid, "state"]), str(rows.at[rid, "storage_state"]))
                 for rid in ids
-                if rid in rows.index
+                if rid in rows.index and rows.at[rid, "state"] != _UNSPECIFIED
             }
         states.update(self._states_elsewhere([r for r in ids if r not in states]))
         todo = []

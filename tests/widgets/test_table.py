@@ -167,6 +167,14 @@ def test_from_frame_shows_those_rows_and_refreshes_them(kfp, seven, outbox):
         kfp.unarchive_run(ids[0])
     with pytest.raises(ValueError, match="run_id"):
         RunTable.from_frame(pd.DataFrame({"x": [1]}), kfp)
+    bare = RunTable.from_frame(pd.DataFrame({"run_id": [ids[1]]}), kfp, polling=False)
+    assert bare.terminate(run_ids=[ids[1]])["error"][0].startswith(
+        "run is SUCCEEDED"
+    )  # read back
+    bare.refresh(request_id="g")
+    outbox.reply("g")
+    _loaded(bare)
+    assert bare.frame["state"].astype(str).tolist() == ["SUCCEEDED"]
 
 
 def test_run_detail_request_returns_run_and_tasks_as_wire_json(kfp, seven, outbox):
