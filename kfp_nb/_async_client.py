@@ -17,14 +17,17 @@ from ._base_client import (
     _action_observed,
     _BaseClient,
     _Call,
+    _check_count,
     _Confirmed,
     _connect_failure,
     _filter_text,
     _log_failure,
+    _name_match,
     _note_state,
     _Pager,
     _Progress,
     _q,
+    _take,
     _timeout_message,
     logger,
 )
@@ -117,7 +120,7 @@ class AsyncClient(_BaseClient):
         if call.action and isinstance(exc, _AMBIGUOUS):
             return await self._confirm(call)
         return _transport.map_transport_error(
-            exc, host=self.host, endpoint=call.endpoint
+            exc, host=self.host, endpoint=call.endpoint, credentials=self._credentials
         )
 
     async def _confirm(self, call: _Call) -> _errors.KFPError:
@@ -425,6 +428,7 @@ class AsyncClient(_BaseClient):
         page_size: int = 200,
         progress: bool | None = None,
     ) -> pandas.DataFrame:
+        """Runs as a DataFrame; the same filters and rules as :meth:`Client.runs`."""
         from . import _frames
 
         text = self._runs_filter(
@@ -435,6 +439,8 @@ class AsyncClient(_BaseClient):
             archived=archived,
             filter=filter,
         )
+        limit = _check_count(limit, "limit", optional=True)
+        page_size = _check_count(page_size, "page_size")
         size = min(page_size, limit) if limit else page_size
         pages = self._run_pages(
             namespace=namespace,
@@ -445,9 +451,8 @@ class AsyncClient(_BaseClient):
             view=None,
             max_pages=_MAX_PAGES,
         )
-        rows = await _acollect(
-            pages, limit, _Progress(progress, limit=limit, desc="runs")
-        )
+        bar = _Progress(progress, limit=limit, desc="runs")
+        rows = await _acollect(pages, limit, bar, keep=_name_match(name_contains))
         names = await self.experiment_names(namespace=namespace)
         return _frames.runs_frame(rows, experiment_names=names)
 
@@ -481,12 +486,13 @@ async def _acollect(
     pages: AsyncIterator[tuple[list[dict], _Pager]],
     limit: int | None,
     progress: _Progress,
+    *,
+    keep: Callable[[dict], bool] | None = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         async for items, pager in pages:
-            rows.extend(items)
-            progress.update(len(items), total=pager.total, more=pager.token is not None)
+            _take(rows, items, pager, limit, progress, keep)
             if limit is not None and len(rows) >= limit:
                 return rows[:limit]
     finally:

@@ -291,6 +291,20 @@ class _Progress:
             self.bar.close()
 
 
+def _take(
+    rows: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    pager: _Pager,
+    limit: int | None,
+    progress: _Progress,
+    keep: Callable[[dict], bool] | None,
+) -> None:
+    """Add one page's rows; the bar shows only while more pages are needed."""
+    rows.extend(items if keep is None else [r for r in items if keep(r)])
+    wanted = limit is None or len(rows) < limit
+    progress.update(len(items), total=pager.total, more=wanted and bool(pager.token))
+
+
 class _BaseClient:
     """Configuration, request building and response parsing (no I/O)."""
 
@@ -444,9 +458,9 @@ class _BaseClient:
         return _Call("GET", f"{API}/tasks", params, run_id=run_id)
 
     def _task_call(self, method: str, task_id: str | None, body: Any = None) -> _Call:
-        path = (
-            f"{API}/tasks" if task_id is None else f"{API}/tasks/{_q(task_id, 'task_id')}"
-        )
+        path = f"{API}/tasks"
+        if task_id is not None:
+            path += f"/{_q(task_id, 'task_id')}"
         if isinstance(body, BaseModel):
             body = to_wire(body)
         return _Call(method, path, json=body, run_id=task_id, what="task")
@@ -673,6 +687,32 @@ def _run_body(
     if parameters:
         body["runtime_config"] = {"parameters": dict(parameters)}
     return body
+
+
+def _check_count(value: Any, argument: str, *, optional: bool = False) -> Any:
+    """A positive int (or None when ``optional``); else a clear error."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{argument} must be a positive int, not {value!r}")
+    if value < 1:
+        none = " (None for no limit)" if optional else ""
+        raise ValueError(f"{argument} must be 1 or more{none}, got {value}")
+    return value
+
+
+def _name_match(name_contains: str | None) -> Callable[[dict], bool] | None:
+    """An exact client-side check when ``name_contains`` holds ``%`` or ``_``.
+
+    The server matches with SQL LIKE, where those two are wildcards, so its
+    answer may hold extra runs; they are dropped here. Case is ignored, as
+    the server's LIKE does for ASCII text.
+    """
+    if not isinstance(name_contains, str) or not ("%" in name_contains or
+                                                   "_" in name_contains):
+        return None
+    needle = name_contains.casefold()
+    return lambda run: needle in str(run.get("display_name") or "").casefold()
 
 
 def _timeout_message(ids: list[str], last: dict[str, str | None], timeout: float):

@@ -7,7 +7,7 @@ DataFrame and never build a pydantic object per row.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,15 +20,18 @@ from ._base_client import (
     _action_observed,
     _BaseClient,
     _Call,
+    _check_count,
     _Confirmed,
     _connect_failure,
     _filter_text,
     _log_failure,
     _Maker,
+    _name_match,
     _note_state,
     _Pager,
     _Progress,
     _q,
+    _take,
     _timeout_message,
     logger,
 )
@@ -140,7 +143,7 @@ class Client(_BaseClient):
         if call.action and isinstance(exc, _AMBIGUOUS):
             return self._confirm(call)
         return _transport.map_transport_error(
-            exc, host=self.host, endpoint=call.endpoint
+            exc, host=self.host, endpoint=call.endpoint, credentials=self._credentials
         )
 
     def _confirm(self, call: _Call) -> _errors.KFPError | _Confirmed:
@@ -476,8 +479,19 @@ class Client(_BaseClient):
 
         Keyword filters are compiled to KFP filter predicates and ANDed with a
         raw ``filter``; ``archived=False`` (default) hides archived runs, True
-        shows only them, None both. ``progress=None`` shows a bar when the
-        listing spans more than one page.
+        shows only them, None both.
+
+        ``name_contains`` is a substring of ``display_name``. The server
+        matches it with SQL ``LIKE '%text%'``, where ``_`` stands for any one
+        character and ``%`` for any text, and (on MySQL, and in SQLite for
+        ASCII) ignores case. When the text holds ``_`` or ``%``, kfp_nb drops
+        the runs whose name does not contain it literally (ignoring case), so
+        the result is exact; a raw ``filter`` with IS_SUBSTRING is sent as is.
+
+        ``limit`` caps the rows (None: all); ``progress=None`` shows a bar only
+        when more than one page must be read. A time the frame cannot hold
+        (such as ``9999-12-31``) becomes NaT with an ``UnparsedValueWarning``;
+        the raw value is in ``df.attrs["unparsed"]``.
         """
         from . import _frames
 
@@ -489,6 +503,8 @@ class Client(_BaseClient):
             archived=archived,
             filter=filter,
         )
+        limit = _check_count(limit, "limit", optional=True)
+        page_size = _check_count(page_size, "page_size")
         size = min(page_size, limit) if limit else page_size
         pages = self._run_pages(
             namespace=namespace,
@@ -499,7 +515,8 @@ class Client(_BaseClient):
             view=None,
             max_pages=_MAX_PAGES,
         )
-        rows = _collect(pages, limit, _Progress(progress, limit=limit, desc="runs"))
+        bar = _Progress(progress, limit=limit, desc="runs")
+        rows = _collect(pages, limit, bar, keep=_name_match(name_contains))
         names = self.experiment_names(namespace=namespace)
         return _frames.runs_frame(rows, experiment_names=names)
 
@@ -532,13 +549,17 @@ class Client(_BaseClient):
 
 
 def _collect(
-    pages: Iterable[tuple[list[dict], _Pager]], limit: int | None, progress: _Progress
+    pages: Iterable[tuple[list[dict], _Pager]],
+    limit: int | None,
+    progress: _Progress,
+    *,
+    keep: Callable[[dict], bool] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows of every page (those ``keep`` accepts), up to ``limit``."""
     rows: list[dict[str, Any]] = []
     try:
         for items, pager in pages:
-            rows.extend(items)
-            progress.update(len(items), total=pager.total, more=pager.token is not None)
+            _take(rows, items, pager, limit, progress, keep)
             if limit is not None and len(rows) >= limit:
                 return rows[:limit]
     finally:

@@ -247,8 +247,8 @@ def _to_utc(value: Any, keyword: str, *, exact: bool = False) -> Any:
     if stamp is pd.NaT:
         raise ValueError(f"{keyword} is NaT; pass None to not bound creation time")
     try:
-        stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
-        stamp = stamp.as_unit("ns")
+        utc = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+        stamp = utc.as_unit("ns")
     except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
         raise ValueError(
             f"{keyword}={value!r} is outside the times a filter can hold "

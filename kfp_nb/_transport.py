@@ -32,9 +32,9 @@ __all__ = [
     "RetryPolicy",
     "build_async_http",
     "build_http",
+    "check_secret",
     "log_exchange",
     "map_transport_error",
-    "check_secret",
     "normalize_host",
     "plain_headers",
     "read_json",
@@ -426,7 +426,11 @@ def log_exchange(request: httpx.Request, outcome: int | str) -> None:
 
 
 def map_transport_error(
-    exc: httpx.TransportError, *, host: str, endpoint: str
+    exc: httpx.TransportError,
+    *,
+    host: str,
+    endpoint: str,
+    credentials: Credentials | None = None,
 ) -> errors.TransportError:
     """An httpx failure → ConnectError / RequestTimeout with the host and a hint."""
     if isinstance(exc, httpx.TimeoutException):
@@ -451,7 +455,9 @@ def map_transport_error(
     if isinstance(exc, httpx.ProxyError):
         reason = "the proxy refused the connection"
     elif isinstance(exc, httpx.ConnectError):
-        reason = f"could not connect ({_first_line(str(exc)) or type(exc).__name__})"
+        said = _first_line(str(exc))
+        said = credentials.redact(said) if credentials else said
+        reason = f"could not connect ({said or type(exc).__name__})"
     else:
         reason = f"the connection failed ({type(exc).__name__})"
     return errors.ConnectError(

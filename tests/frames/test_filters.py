@@ -14,7 +14,6 @@ import pytest
 
 from kfp_nb import _states
 from kfp_nb._filters import OPERATIONS, UnknownStateWarning, compile_filter
-
 from tests._data import swagger
 
 NOT_ARCHIVED = {
