@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import httpx
+
 _server = None
 
 
@@ -18,6 +20,11 @@ def pytest_sessionstart(session):  # noqa: ARG001 - pytest hook signature
 
     folder = tempfile.mkdtemp(prefix="kfp-nb-nbval-")
     _server = launch(db=os.path.join(folder, "demo.db"), demo=True, speed=20.0)
+    # The notebooks only act on runs when the server names itself as the embedded
+    # one; if that ever changed, their action cells would silently skip.
+    tag = httpx.get(f"{_server.url}/apis/v2beta1/healthz").json().get("tag_name", "")
+    if not str(tag).startswith("kfp-nb"):
+        raise RuntimeError(f"embedded server's healthz tag_name is {tag!r}")
     os.environ["KFP_HOST"] = _server.url
     os.environ.pop("KF_PIPELINES_SA_TOKEN_PATH", None)
 
