@@ -349,3 +349,21 @@ def test_simulation_parameters_at_their_limits_are_accepted(api, training_spec):
     params = {"duration_scale": 0.001}
     resp = api.post("/runs", json=body | {"runtime_config": {"parameters": params}})
     assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/runs/%ED%A0%80"), ("GET", "/runs/%FF%FE"), ("GET", "/tasks/%00"),
+        ("GET", "/runs/" + "a" * 5000), ("POST", "/experiments/%ED%A0%80:archive"),
+        ("GET", "/runs/x/nodes/%FF/artifacts/%ED%A0%80:read"),
+        ("OPTIONS", "/runs"), ("PUT", "/runs/x"), ("GET", "/no/such/%FF"),
+    ],
+)  # fmt: skip
+def test_hostile_paths_and_methods_answer_json(api, method, path):
+    resp = api.request(method, path)
+    body = _assert_rejected(resp, f"{method} {path}") if resp.status_code < 500 else {}
+    if resp.status_code >= 500:  # only the gateway's 501 for a wrong method
+        assert resp.status_code == 501 and resp.json()["code"] == 12
+    else:
+        assert body["code"] in (3, 5)
