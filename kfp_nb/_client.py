@@ -67,6 +67,12 @@ class Client(_BaseClient):
         Session cookie(s) of an auth proxy: the raw ``Cookie`` header or a dict.
     headers, verify, timeout:
         Passed to httpx. The default timeout allows 120 s for slow listings.
+        ``Authorization`` and ``Cookie`` given in ``headers`` are credentials
+        like ``token`` / ``cookies``: kept out of reprs and logs.
+
+    Credentials are checked when given (the token file when read): a line
+    break, NUL or non-ASCII character is a ValueError that says where the
+    credential came from and never shows it.
     transport:
         An ``httpx.BaseTransport`` (e.g. ``httpx.MockTransport``) for tests.
     retries, backoff:
@@ -526,7 +532,9 @@ class Client(_BaseClient):
         """Tasks of a run (or of a parent task) as a DataFrame.
 
         On a server without the tasks API (404/501 on /tasks) the run's
-        ``run_details.task_details`` are used instead.
+        ``run_details.task_details`` are used instead. An unreadable time
+        becomes NaT with an ``UnparsedValueWarning`` (raw value in
+        ``df.attrs["unparsed"]``).
         """
         from . import _frames
 

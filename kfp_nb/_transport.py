@@ -118,9 +118,12 @@ def _is_ip6(name: str) -> bool:
 class Credentials(httpx.Auth):
     """Adds ``Authorization: Bearer`` and ``Cookie`` to every request.
 
-    The token comes from the ``token`` argument, else the file named by
+    The token comes from the ``token`` argument (or an ``Authorization``
+    header given in ``headers``), else the file named by
     ``$KF_PIPELINES_SA_TOKEN_PATH`` (read again whenever it changes, as kubelet
-    rotates projected tokens), else there is none.
+    rotates projected tokens), else there is none. A ``Cookie`` header in
+    ``headers`` joins ``cookies``. Every value is checked by
+    :func:`check_secret` when given or read.
     """
 
     def __init__(
@@ -208,10 +211,10 @@ class Credentials(httpx.Auth):
 
     def redact(self, value: Any) -> Any:
         """``value`` with every token or cookie text replaced by ``***``."""
-        secrets = [
-            s for s in (self.token(), self._token, self._authorization, self._cookie)
-            if s
-        ]
+        # The cached file token, not token(): redacting must not re-read a
+        # file (and fail) while an error is being reported.
+        known = (self._file_token, self._token, self._authorization, self._cookie)
+        secrets = [s for s in known if s]
         if self._cookie:
             secrets += [p.split("=", 1)[-1] for p in self._cookie.split(";")]
         secrets = sorted({s.strip() for s in secrets if len(s.strip()) >= 4}, key=len)
