@@ -45,6 +45,8 @@ __all__ = [
     "ResponseFormatError",
     "Run",
     "RunPage",
+    "RunTable",
+    "RunView",
     "ServerError",
     "Task",
     "TaskPage",
@@ -56,9 +58,29 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+#: Names whose modules import anywidget/pandas/pyarrow: loaded on first use, so
+#: ``import kfp_nb`` stays cheap for scripts that only use the client.
+_LAZY = {"RunTable": ".widgets", "RunView": ".widgets"}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kfp_nb' has no attribute {name!r}")
+    from importlib import import_module
+
+    obj = getattr(import_module(_LAZY[name], __name__), name)
+    obj.__module__ = __name__
+    globals()[name] = obj
+    return obj
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 # Users see kfp_nb.Client, not kfp_nb._client.Client, in reprs and tracebacks.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type):
         _obj.__module__ = __name__
 del _name, _obj

@@ -44,12 +44,22 @@ def test_core_names_are_exported():
         assert name in kfp_nb.__all__
 
 
-def test_import_does_not_load_pandas_or_tqdm():
-    code = "import sys, kfp_nb; print('pandas' in sys.modules, 'tqdm' in sys.modules)"
+def test_import_does_not_load_pandas_tqdm_or_widgets():
+    code = (
+        "import sys, kfp_nb; print(*(m in sys.modules for m in "
+        "('pandas', 'tqdm', 'anywidget', 'pyarrow')))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "False False"
+    assert out.stdout.strip() == "False False False False"
+
+
+def test_panels_load_on_first_use():
+    from kfp_nb.widgets import RunTable
+
+    assert kfp_nb.RunTable is RunTable and RunTable.__module__ == "kfp_nb"
+    assert "RunView" in dir(kfp_nb)
 
 
 def test_every_endpoint_method_exists_on_both_clients():
