@@ -111,11 +111,22 @@ describe("ColumnStore", () => {
     expect([0, 1, 2, 3].map((r) => store.get("display_name", r))).toEqual(["plain", null, "Ünïcødé 🚀", "tail"]);
   });
 
-  it("keeps the last of repeated run ids in one page", () => {
+  it("keeps the last of repeated run ids in a first page once indexed", () => {
     const store = new ColumnStore();
-    store.replace(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "a", state: "FAILED" }]));
-    expect(store.length).toBe(1);
-    expect(store.get("state", 0)).toBe("FAILED");
+    store.replace(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "b" }, { run_id: "a", state: "FAILED" }]));
+    expect(store.buildIndex()).toBe(true);
+    expect(store.length).toBe(2);
+    expect([store.idAt(0), store.idAt(1)]).toEqual(["b", "a"]);
+    expect(store.get("state", store.rowOf("a")!)).toBe("FAILED");
+    expect(store.buildIndex()).toBe(false);
+  });
+
+  it("keeps the last of repeated run ids in a later page", () => {
+    const store = new ColumnStore();
+    store.replace(batch([{ run_id: "z" }]));
+    store.append(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "a", state: "FAILED" }]));
+    expect(store.length).toBe(2);
+    expect(store.get("state", store.rowOf("a")!)).toBe("FAILED");
   });
 
   it("rejects a payload without run_id", () => {

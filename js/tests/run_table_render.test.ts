@@ -122,6 +122,14 @@ describe("run table render", () => {
     expect(model.sent.filter((s) => s.content.kind === "load").length).toBe(1);
   });
 
+  it("shows one row per run when a page repeats a run id", async () => {
+    vi.useFakeTimers();
+    await mountWith([{ run_id: "a", state: "RUNNING" }, { run_id: "b" }, { run_id: "a", state: "FAILED" }]);
+    vi.advanceTimersByTime(250);
+    expect(rowIds()).toEqual(["b", "a"]);
+    expect(rowOf("a").textContent).toContain("FAILED");
+  });
+
   it("shows names with markup as text", async () => {
     const name = "<img src=x onerror=alert(1)> 訓練 🚀 </td><script>alert(2)</script>";
     await mountWith([{ run_id: "x", display_name: name, params: { note: "<b>p</b>" } }]);
@@ -367,6 +375,21 @@ describe("run table render", () => {
     expect(model.get("selected")).toEqual(["r3"]);
     row.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     expect(model.lastSent("run_detail")!.content.run_id).toBe("r3");
+  });
+
+  it("shows the last action's outcome from the trait in a view opened later", async () => {
+    await mountWith(FIVE, {
+      last_action: { action: "retry", requested: 2, succeeded: 1, failed: [{ run_id: "r3", error: "quota" }], at: "" },
+    });
+    const summary = q("action-summary")!;
+    expect(summary.hidden).toBe(false);
+    expect(summary.textContent).toContain("Retry: 1 of 2 succeeded");
+    expect(summary.textContent).toContain("quota");
+  });
+
+  it("puts a failed run's error on its state cell", async () => {
+    await mountWith([{ run_id: "f", state: "FAILED", error: "OOMKilled" }]);
+    expect(rowOf("f").querySelector<HTMLElement>(".kfp-kind-state")!.title).toBe("OOMKilled");
   });
 
   it("removes every model listener on cleanup", async () => {

@@ -174,6 +174,8 @@ export class ColumnStore {
   version = 0;
   readonly columns = new Map<string, Column>();
   private readonly index = new Map<string, number>();
+  /** False after a first page was adopted: the index is built on first use. */
+  private indexed = true;
 
   /** Column names in first-seen order. */
   names(): string[] {
@@ -181,7 +183,7 @@ export class ColumnStore {
   }
 
   rowOf(runId: string): number | undefined {
-    return this.index.get(runId);
+    return this.ids().get(runId);
   }
 
   idAt(row: number): string {
@@ -189,7 +191,39 @@ export class ColumnStore {
   }
 
   has(runId: string): boolean {
-    return this.index.has(runId);
+    return this.ids().has(runId);
+  }
+
+  /**
+   * Build the run_id index now (after a first page it is deferred so the first rows
+   * paint sooner). Returns true when that changed the rows: a page that repeated a
+   * run id keeps only the last of its rows.
+   */
+  buildIndex(): boolean {
+    const before = this.version;
+    this.ids();
+    return this.version !== before;
+  }
+
+  private ids(): Map<string, number> {
+    if (this.indexed) return this.index;
+    this.indexed = true;
+    const index = this.index;
+    index.clear();
+    for (let r = 0; r < this.length; r++) index.set(this.idAt(r), r);
+    if (index.size === this.length) return index;
+    const keep: number[] = [];
+    for (let r = 0; r < this.length; r++) if (index.get(this.idAt(r)) === r) keep.push(r);
+    this.keepRows(keep);
+    return index;
+  }
+
+  private keepRows(keep: number[]): void {
+    for (const [name, col] of this.columns) this.columns.set(name, pick(col, keep));
+    this.length = keep.length;
+    this.index.clear();
+    for (let r = 0; r < this.length; r++) this.index.set(this.idAt(r), r);
+    this.version++;
   }
 
   /** A cell as text, null when unset or the column is missing. */
@@ -213,6 +247,7 @@ export class ColumnStore {
   replace(batch: Batch): void {
     this.columns.clear();
     this.index.clear();
+    this.indexed = true;
     this.length = 0;
     this.append(batch);
   }
@@ -228,15 +263,16 @@ export class ColumnStore {
     if (!ids || ids.kind !== "text") {
       throw new Error("row payload has no run_id column (see js/PROTOCOL.md)");
     }
-    if (this.length === 0 && this.adopt(batch, ids.data)) return;
+    if (this.length === 0) return this.adopt(batch);
+    const index = this.ids();
     const targets = new Int32Array(batch.length);
     let added = 0;
     for (let i = 0; i < batch.length; i++) {
       const id = ids.data[i] ?? "";
-      const row = this.index.get(id);
+      const row = index.get(id);
       if (row === undefined) {
         targets[i] = this.length + added;
-        this.index.set(id, this.length + added);
+        index.set(id, this.length + added);
         added++;
       } else targets[i] = row;
     }
@@ -247,34 +283,26 @@ export class ColumnStore {
 
   /** Remove rows by run_id; the remaining rows keep their relative order. */
   remove(runIds: readonly string[]): void {
+    const index = this.ids();
     const drop = new Set<number>();
     for (const id of runIds) {
-      const row = this.index.get(id);
+      const row = index.get(id);
       if (row !== undefined) drop.add(row);
     }
     if (!drop.size) return;
     const keep: number[] = [];
     for (let r = 0; r < this.length; r++) if (!drop.has(r)) keep.push(r);
-    for (const [name, col] of this.columns) this.columns.set(name, pick(col, keep));
-    this.length = keep.length;
-    this.index.clear();
-    for (let r = 0; r < this.length; r++) this.index.set(this.idAt(r), r);
-    this.version++;
+    this.keepRows(keep);
   }
 
-  /** First load: take the batch's columns as they are (no copy). */
-  private adopt(batch: Batch, ids: (string | null)[]): boolean {
-    this.index.clear();
-    for (let i = 0; i < batch.length; i++) this.index.set(ids[i] ?? "", i);
-    if (this.index.size !== batch.length) {
-      this.index.clear(); // repeated run ids: let merge keep the last of each
-      return false;
-    }
+  /** First load: take the batch's columns as they are (no copy, index later). */
+  private adopt(batch: Batch): void {
     this.columns.clear();
+    this.index.clear();
     for (const [name, col] of batch.columns) this.columns.set(name, col);
     this.length = batch.length;
+    this.indexed = false;
     this.version++;
-    return true;
   }
 
   private grow(length: number, batch: Batch): void {

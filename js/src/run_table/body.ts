@@ -245,7 +245,10 @@ function makeCell(col: ColumnDef): HTMLElement {
 function fillCell(cell: HTMLElement, col: ColumnDef, r: number, data: BodyData): void {
   const { store } = data;
   if (col.kind === "state") {
-    setBadge(cell.firstChild as HTMLElement, store.text(col.key, r));
+    const state = store.text(col.key, r);
+    setBadge(cell.firstChild as HTMLElement, state);
+    // A failed run's error is one hover away, as text.
+    cell.title = store.text("error", r) ?? state ?? "";
     return;
   }
   const text = cellText(col, r, data);

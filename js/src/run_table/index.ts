@@ -16,13 +16,15 @@ import { Toolbar } from "./toolbar";
 import * as t from "./traits";
 
 const TEXT_DEBOUNCE_MS = 150;
+const INDEX_DELAY_MS = 200;
 const LOAD_TIMEOUT_MS = 120_000;
 // Actions restart this clock on every per-run progress message.
 const ACTION_TIMEOUT_MS = 180_000;
 
-export function renderRunTable({ model, el }: RenderProps): () => void {
+export function renderRunTable({ model, el, signal }: RenderProps): () => void {
   try {
     const panel = new RunTablePanel(model, el);
+    signal?.addEventListener("abort", () => panel.dispose());
     return () => panel.dispose();
   } catch (err) {
     el.replaceChildren(
@@ -55,6 +57,7 @@ class RunTablePanel {
   private selected: Set<string>;
   private text: string;
   private textTimer: ReturnType<typeof setTimeout> | undefined;
+  private indexTimer: ReturnType<typeof setTimeout> | undefined;
   private order: number[] = [];
   private orderKey = "";
   private anchor: string | null = null;
@@ -101,6 +104,7 @@ class RunTablePanel {
     this.wireModel();
     this.undispatch = dispatch(model, this.pushHandlers(), (err) => this.showError(err));
     this.draw();
+    this.summaryFromTrait(); // a view opened after an action still shows its outcome
     void this.load("load");
   }
 
@@ -113,6 +117,7 @@ class RunTablePanel {
     this.body.dispose();
     this.detail.close();
     clearTimeout(this.textTimer);
+    clearTimeout(this.indexTimer);
     this.root.remove();
   }
 
@@ -159,6 +164,15 @@ class RunTablePanel {
     else if (how === "append") this.store.append(batch);
     else this.store.merge(batch);
     this.draw();
+    // The run_id index is built once the first rows have painted, not before; any
+    // lookup needing it sooner builds it on demand.
+    clearTimeout(this.indexTimer);
+    this.indexTimer = setTimeout(
+      this.guard(() => {
+        if (this.store.buildIndex()) this.draw();
+      }),
+      INDEX_DELAY_MS,
+    );
   }
 
   // ---- drawing ----------------------------------------------------------------------
@@ -173,6 +187,8 @@ class RunTablePanel {
 
   private drawUnsafe(): void {
     const model = this.model;
+    // Selection lookups need the index; build it first so the order below is final.
+    if (this.selected.size) this.store.buildIndex();
     const hidden = t.readStrings(model, "hidden_columns");
     const all = allColumns(t.readColumns(model), this.store);
     const columns = visibleColumns(all, hidden);
