@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -322,6 +322,10 @@ class _BaseClient:
         backoff: float = 0.5,
     ) -> None:
         self.host = _transport.normalize_host(host)
+        _check_texts(namespace=namespace)
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int, 0 or more, not {retries!r}")
+        _check_seconds(backoff, "backoff")
         self.namespace = namespace
         # Authorization / Cookie given in headers= are credentials too: they
         # live only in Credentials, never in the httpx client's headers.
@@ -376,6 +380,7 @@ class _BaseClient:
     def _get_run_call(
         self, run_id: str, *, view: str | None, experiment_id: str | None
     ):
+        _check_texts(view=view)
         experiment_id = _optional_id(experiment_id, "experiment_id")
         params = _params(view=view, experiment_id=experiment_id)
         return _Call("GET", self._run_path(run_id), params, run_id=run_id)
@@ -403,6 +408,7 @@ class _BaseClient:
         filter: str | None,
         view: str | None,
     ) -> _Call:
+        _check_texts(namespace=namespace, sort_by=sort_by, view=view)
         params = _params(
             namespace=namespace or self.namespace,
             experiment_id=_optional_id(experiment_id, "experiment_id"),
@@ -442,6 +448,7 @@ class _BaseClient:
     ) -> _Call:
         run_id = _optional_id(run_id, "run_id")
         parent_id = _optional_id(parent_id, "parent_id")
+        _check_texts(namespace=namespace, order_by=order_by)
         if run_id and parent_id:
             raise ValueError("list_tasks takes run_id= or parent_id=, not both")
         if not (run_id or parent_id):
@@ -474,6 +481,7 @@ class _BaseClient:
         sort_by: str | None,
         filter: str | None,
     ) -> _Call:
+        _check_texts(namespace=namespace, sort_by=sort_by)
         params = _params(
             namespace=namespace or self.namespace,
             page_token=page_token,
@@ -501,6 +509,8 @@ class _BaseClient:
         max_pages: int,
     ) -> Any:
         """Raw pages of ListRuns; the filter text is built once for all pages."""
+        _check_count(page_size, "page_size", none_means="the server's default")
+        _check_count(max_pages, "max_pages")
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
@@ -526,6 +536,8 @@ class _BaseClient:
         page_size: int | None,
         max_pages: int,
     ) -> Any:
+        _check_count(page_size, "page_size", none_means="the server's default")
+        _check_count(max_pages, "max_pages")
         text = _filter_text(filter)
 
         def make(token: str | None, full: bool) -> _Call:
@@ -673,6 +685,18 @@ def _run_body(
     experiment_id: str | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
+    for argument, value in (
+        ("pipeline_spec", pipeline_spec),
+        ("parameters", parameters),
+    ):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"{argument} must be a dict, not {type(value).__name__}")
+    ref = pipeline_version_reference
+    if ref is not None and not isinstance(ref, (Mapping, PipelineVersionReference)):
+        raise TypeError(
+            "pipeline_version_reference must be a dict or PipelineVersionReference "
+            f"(pipeline_id=..., pipeline_version_id=...), not {type(ref).__name__}"
+        )
     body: dict[str, Any] = {"display_name": display_name}
     if description:
         body["description"] = description
@@ -689,16 +713,45 @@ def _run_body(
     return body
 
 
-def _check_count(value: Any, argument: str, *, optional: bool = False) -> Any:
-    """A positive int (or None when ``optional``); else a clear error."""
-    if value is None and optional:
+def _check_count(value: Any, argument: str, *, none_means: str = "") -> Any:
+    """A positive int, or None when ``none_means`` says what None does."""
+    if value is None and none_means:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{argument} must be a positive int, not {value!r}")
     if value < 1:
-        none = " (None for no limit)" if optional else ""
+        none = f" (None for {none_means})" if none_means else ""
         raise ValueError(f"{argument} must be 1 or more{none}, got {value}")
     return value
+
+
+def _check_texts(**values: Any) -> None:
+    """Optional text arguments (namespace, sort_by, ...) must be strings."""
+    for argument, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{argument} must be a string, not {value!r}")
+        if value:
+            check_unicode(value, argument)
+
+
+def _check_seconds(value: Any, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{argument} must be a number of seconds, not {value!r}")
+    if not value >= 0:  # also NaN
+        raise ValueError(f"{argument} must be 0 or more seconds, got {value}")
+    return float(value)
+
+
+def _wait_ids(run_ids: Any) -> tuple[bool, list[str]]:
+    """``(single, ids)`` for wait(): one id, or an iterable of ids (deduplicated)."""
+    if isinstance(run_ids, str):
+        return True, [_require_id(run_ids, "run_ids")]
+    if not isinstance(run_ids, Iterable) or isinstance(run_ids, (bytes, Mapping)):
+        raise TypeError(
+            f"run_ids must be a run id or an iterable of run ids, not {run_ids!r}"
+        )
+    ids = [_require_id(r, "each of run_ids") for r in run_ids]
+    return False, list(dict.fromkeys(ids))
 
 
 def _name_match(name_contains: str | None) -> Callable[[dict], bool] | None:

@@ -21,6 +21,7 @@ from ._base_client import (
     _BaseClient,
     _Call,
     _check_count,
+    _check_seconds,
     _Confirmed,
     _connect_failure,
     _filter_text,
@@ -33,6 +34,7 @@ from ._base_client import (
     _q,
     _take,
     _timeout_message,
+    _wait_ids,
     logger,
 )
 from ._models import (
@@ -261,6 +263,7 @@ class Client(_BaseClient):
         max_bytes: int = _artifacts.DEFAULT_MAX_BYTES,
     ) -> bytes:
         """The artifact's bytes: base64-decoded; a one-file tar(.gz) is unpacked."""
+        _check_count(max_bytes, "max_bytes")
         call = self._read_artifact_call(run_id, node_id, artifact_name)
         body = self._request(call)
         return self._artifact_bytes(call, body, artifact_name, max_bytes)
@@ -426,8 +429,9 @@ class Client(_BaseClient):
         Final means SUCCEEDED, FAILED, CANCELED or SKIPPED. Raises WaitTimeout
         naming each unfinished run's last state after ``timeout`` seconds.
         """
-        single = isinstance(run_ids, str)
-        ids = [run_ids] if single else list(dict.fromkeys(run_ids))
+        single, ids = _wait_ids(run_ids)
+        _check_seconds(timeout, "timeout")
+        poll_interval = _check_seconds(poll_interval, "poll_interval")
         deadline = time.monotonic() + timeout
         done: dict[str, Run] = {}
         last: dict[str, str | None] = dict.fromkeys(ids)
@@ -509,7 +513,7 @@ class Client(_BaseClient):
             archived=archived,
             filter=filter,
         )
-        limit = _check_count(limit, "limit", optional=True)
+        limit = _check_count(limit, "limit", none_means="no limit")
         page_size = _check_count(page_size, "page_size")
         size = min(page_size, limit) if limit else page_size
         pages = self._run_pages(

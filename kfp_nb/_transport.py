@@ -239,17 +239,18 @@ class Credentials(httpx.Auth):
         )
 
 
-def check_secret(value: str, source: str) -> str:
+def check_secret(value: str, source: str, *, secret: bool = True) -> str:
     """``value`` if it can travel in an HTTP header, else ValueError naming ``source``.
 
-    The message says where the credential came from and never shows it.
+    The message says where the value came from and never shows it.
     """
     for index, char in enumerate(value):
         if not " " <= char <= "~":
             kind = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL"}
             what = kind.get(char, "a character that is not printable ASCII")
+            noun = "the credential from" if secret else "the value of"
             raise ValueError(
-                f"the credential from {source} contains {what} at position "
+                f"{noun} {source} contains {what} at position "
                 f"{index}, so it cannot be sent in an HTTP header; check that it "
                 "was copied whole and alone (it is a single line of text)"
             )
@@ -278,6 +279,11 @@ def _credential_headers(
     headers: Mapping[str, str] | None,
 ) -> tuple[str | None, str | None]:
     """``Authorization`` and ``Cookie`` values given through ``headers=``."""
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TypeError(
+            f"headers must be a dict of header names to values, not "
+            f"{type(headers).__name__}"
+        )
     found: dict[str, str | None] = {"authorization": None, "cookie": None}
     for name, value in (headers or {}).items():
         key = str(name).lower()
@@ -296,8 +302,8 @@ def plain_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             continue
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"headers must map str to str; got {name!r}: {value!r}")
-        check_secret(name, f"the name of header {name!r}")
-        check_secret(value, f"headers[{name!r}]")
+        check_secret(name, f"the name of header {name!r}", secret=False)
+        check_secret(value, f"headers[{name!r}]", secret=False)
         out[name] = value
     return out
 

@@ -95,6 +95,7 @@ ARGUMENT = {
     "get_task": "task_id",
     "update_task": "task_id",
     "get_experiment": "experiment_id",
+    "wait": "run_ids",
 }
 
 
@@ -126,6 +127,51 @@ def test_id_of_the_wrong_type():
         _fake().client().get_run(12)
 
 
+@pytest.mark.parametrize(
+    ("call", "error", "text"),
+    [
+        (lambda c: c.runs(sort_by=3), TypeError, "sort_by must be a string"),
+        (lambda c: c.list_runs(namespace=5), TypeError, "namespace must be a string"),
+        (lambda c: c.list_tasks(run_id="r", order_by=1), TypeError, "order_by must"),
+        (lambda c: c.wait("r", timeout="x"), TypeError, "timeout must be a number"),
+        (lambda c: c.wait("r", poll_interval=-1), ValueError, "poll_interval must"),
+        (lambda c: c.wait(5), TypeError, "run_ids must be a run id or an iterable"),
+        (lambda c: c.wait(["r", ""]), ValueError, "each of run_ids must be a non"),
+        (lambda c: list(c.iter_runs(page_size=0)), ValueError, "page_size must be 1"),
+        (lambda c: list(c.iter_tasks(run_id="r", max_pages=0)), ValueError,
+         "max_pages must be 1"),
+        (lambda c: c.read_artifact("r", "n", "a", max_bytes=0), ValueError,
+         "max_bytes must be 1"),
+        (lambda c: c.create_run(display_name="x", parameters=[1]), TypeError,
+         "parameters must be a dict"),
+        (lambda c: c.create_run(display_name="x", pipeline_spec="yaml"), TypeError,
+         "pipeline_spec must be a dict"),
+        (lambda c: c.create_run(display_name="x", pipeline_version_reference="v"),
+         TypeError, "pipeline_version_reference must be a dict"),
+    ],
+)
+def test_wrong_argument_types_and_values_name_the_argument(call, error, text):
+    fake = _fake()
+    with pytest.raises(error, match=text):
+        call(fake.client())
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "text"),
+    [
+        ({"retries": -1}, ValueError, "retries must be an int"),
+        ({"backoff": "x"}, TypeError, "backoff must be a number"),
+        ({"headers": [("a", "b")]}, TypeError, "headers must be a dict"),
+        ({"headers": {"X": "\u00e9"}}, ValueError, r"the value of headers\['X'\]"),
+        ({"namespace": 3}, TypeError, "namespace must be a string"),
+    ],
+)
+def test_bad_client_options_name_the_option(options, error, text):
+    with pytest.raises(error, match=text):
+        kfp_nb.Client("http://localhost:1", **options)
+
+
 # -- filters and listings ------------------------------------------------------
 
 
@@ -152,7 +198,8 @@ def test_too_long_filter_names_the_limit():
         (lambda c: c.runs(state="\udcff"), "state"),
         (lambda c: c.list_runs(filter='{"predicates": "\ud800"}'), "filter"),
         (lambda c: c.get_run("r\udc80"), "run_id"),
-        (lambda c: c.list_runs(namespace="ns\ud800"), "query value"),
+        (lambda c: c.list_runs(namespace="ns\ud800"), "namespace"),
+        (lambda c: c.list_runs(sort_by="\udc00"), "sort_by"),
     ],
 )
 def test_lone_surrogates_are_a_clear_value_error(call, argument):
