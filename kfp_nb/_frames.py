@@ -73,11 +73,10 @@ long table of state changes.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
-
-import warnings
 
 import numpy as np
 import pandas as pd

@@ -17,7 +17,6 @@ from kfp_nb._frames import (
     runs_frame,
 )
 from kfp_nb._models import Run
-
 from tests._data import case, sample
 
 UTC = "UTC"

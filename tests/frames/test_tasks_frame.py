@@ -17,7 +17,6 @@ from kfp_nb._frames import (
     tasks_frame,
 )
 from kfp_nb._models import Task
-
 from tests._data import case, swagger
 
 UTC = "UTC"
