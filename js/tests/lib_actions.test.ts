@@ -3,7 +3,12 @@ import { ACTIONS, confirmQuestion, enabledActions } from "../src/lib/actions";
 import { EMPTY_RULES } from "../src/lib/states";
 import { RULES, STATES } from "./lib_rules_fixture";
 
-const TERMINABLE = new Set(["PENDING", "RUNNING", "PAUSED", "RUNTIME_STATE_UNSPECIFIED"]);
+const TERMINABLE = new Set([
+  "PENDING",
+  "RUNNING",
+  "PAUSED",
+  "RUNTIME_STATE_UNSPECIFIED",
+]);
 
 function expected(action: string, state: string): boolean {
   if (action === "retry") return state === "FAILED";
@@ -33,7 +38,11 @@ describe("enabledActions: selections", () => {
   });
 
   it("needs every run to qualify: one SUCCEEDED blocks retry of FAILED runs", () => {
-    const e = enabledActions(["FAILED", "FAILED", "SUCCEEDED"], ["AVAILABLE", "AVAILABLE", "AVAILABLE"], RULES);
+    const e = enabledActions(
+      ["FAILED", "FAILED", "SUCCEEDED"],
+      ["AVAILABLE", "AVAILABLE", "AVAILABLE"],
+      RULES,
+    );
     expect(e.retry.enabled).toBe(false);
     expect(e.retry.reason).toContain("1 SUCCEEDED");
     expect(e.archive.enabled).toBe(true);
@@ -42,13 +51,29 @@ describe("enabledActions: selections", () => {
   });
 
   it("terminates a mix of active states but not CANCELING", () => {
-    expect(enabledActions(["PENDING", "RUNNING", "PAUSED"], ["AVAILABLE", "AVAILABLE", "AVAILABLE"], RULES).terminate.enabled).toBe(true);
-    expect(enabledActions(["RUNNING", "CANCELING"], ["AVAILABLE", "AVAILABLE"], RULES).terminate.enabled).toBe(false);
+    expect(
+      enabledActions(
+        ["PENDING", "RUNNING", "PAUSED"],
+        ["AVAILABLE", "AVAILABLE", "AVAILABLE"],
+        RULES,
+      ).terminate.enabled,
+    ).toBe(true);
+    expect(
+      enabledActions(["RUNNING", "CANCELING"], ["AVAILABLE", "AVAILABLE"], RULES)
+        .terminate.enabled,
+    ).toBe(false);
   });
 
   it("restores only archived runs, whatever their state", () => {
-    expect(enabledActions(["FAILED", "SUCCEEDED"], ["ARCHIVED", "ARCHIVED"], RULES).restore.enabled).toBe(true);
-    const mixed = enabledActions(["FAILED", "SUCCEEDED"], ["ARCHIVED", "AVAILABLE"], RULES).restore;
+    expect(
+      enabledActions(["FAILED", "SUCCEEDED"], ["ARCHIVED", "ARCHIVED"], RULES).restore
+        .enabled,
+    ).toBe(true);
+    const mixed = enabledActions(
+      ["FAILED", "SUCCEEDED"],
+      ["ARCHIVED", "AVAILABLE"],
+      RULES,
+    ).restore;
     expect(mixed.enabled).toBe(false);
     expect(mixed.reason).toContain("1 AVAILABLE");
   });

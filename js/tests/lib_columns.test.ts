@@ -6,8 +6,21 @@ function batch(rows: RowSpec[]) {
   return batchFromTable(decodeIPC(ipcRows(rows)));
 }
 
-const A: RowSpec = { run_id: "a", display_name: "alpha", state: "RUNNING", created_at: 1000, params: { lr: 0.1 } };
-const B: RowSpec = { run_id: "b", display_name: "beta", state: "FAILED", created_at: 2000, duration: 50, error: "boom" };
+const A: RowSpec = {
+  run_id: "a",
+  display_name: "alpha",
+  state: "RUNNING",
+  created_at: 1000,
+  params: { lr: 0.1 },
+};
+const B: RowSpec = {
+  run_id: "b",
+  display_name: "beta",
+  state: "FAILED",
+  created_at: 2000,
+  duration: 50,
+  error: "boom",
+};
 
 describe("Arrow round trip", () => {
   it("decodes text, dictionary, float and null cells", () => {
@@ -37,7 +50,12 @@ describe("Arrow round trip", () => {
   it("reads booleans and keeps markup as plain text", () => {
     const store = new ColumnStore();
     const name = "<img src=x onerror=alert(1)> 訓練 🚀";
-    store.replace(batch([{ run_id: "x", display_name: name, params: { flag: true } }, { run_id: "y", params: { flag: false } }]));
+    store.replace(
+      batch([
+        { run_id: "x", display_name: name, params: { flag: true } },
+        { run_id: "y", params: { flag: false } },
+      ]),
+    );
     expect(store.get("display_name", 0)).toBe(name);
     expect(store.get("param.flag", 0)).toBe(true);
     expect(store.get("param.flag", 1)).toBe(false);
@@ -60,7 +78,12 @@ describe("ColumnStore", () => {
     const store = new ColumnStore();
     store.replace(batch([A, B]));
     const v = store.version;
-    store.merge(batch([{ ...A, state: "SUCCEEDED", duration: 9 }, { run_id: "c", state: "PENDING" }]));
+    store.merge(
+      batch([
+        { ...A, state: "SUCCEEDED", duration: 9 },
+        { run_id: "c", state: "PENDING" },
+      ]),
+    );
     expect(store.version).toBeGreaterThan(v);
     expect(store.length).toBe(3);
     expect(store.get("state", 0)).toBe("SUCCEEDED");
@@ -107,13 +130,31 @@ describe("ColumnStore", () => {
 
   it("decodes ASCII and non-ASCII names and nulls in one page", () => {
     const store = new ColumnStore();
-    store.replace(batch([{ run_id: "1", display_name: "plain" }, { run_id: "2", display_name: null }, { run_id: "3", display_name: "Ünïcødé 🚀" }, { run_id: "4", display_name: "tail" }]));
-    expect([0, 1, 2, 3].map((r) => store.get("display_name", r))).toEqual(["plain", null, "Ünïcødé 🚀", "tail"]);
+    store.replace(
+      batch([
+        { run_id: "1", display_name: "plain" },
+        { run_id: "2", display_name: null },
+        { run_id: "3", display_name: "Ünïcødé 🚀" },
+        { run_id: "4", display_name: "tail" },
+      ]),
+    );
+    expect([0, 1, 2, 3].map((r) => store.get("display_name", r))).toEqual([
+      "plain",
+      null,
+      "Ünïcødé 🚀",
+      "tail",
+    ]);
   });
 
   it("keeps the last of repeated run ids in a first page once indexed", () => {
     const store = new ColumnStore();
-    store.replace(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "b" }, { run_id: "a", state: "FAILED" }]));
+    store.replace(
+      batch([
+        { run_id: "a", state: "RUNNING" },
+        { run_id: "b" },
+        { run_id: "a", state: "FAILED" },
+      ]),
+    );
     expect(store.buildIndex()).toBe(true);
     expect(store.length).toBe(2);
     expect([store.idAt(0), store.idAt(1)]).toEqual(["b", "a"]);
@@ -124,7 +165,12 @@ describe("ColumnStore", () => {
   it("keeps the last of repeated run ids in a later page", () => {
     const store = new ColumnStore();
     store.replace(batch([{ run_id: "z" }]));
-    store.append(batch([{ run_id: "a", state: "RUNNING" }, { run_id: "a", state: "FAILED" }]));
+    store.append(
+      batch([
+        { run_id: "a", state: "RUNNING" },
+        { run_id: "a", state: "FAILED" },
+      ]),
+    );
     expect(store.length).toBe(2);
     expect(store.get("state", store.rowOf("a")!)).toBe("FAILED");
   });
@@ -137,7 +183,8 @@ describe("ColumnStore", () => {
   it("appends 100 pages of 1,000 rows", () => {
     const store = new ColumnStore();
     const rows = manyRows(100_000);
-    for (let p = 0; p < 100; p++) store.append(batch(rows.slice(p * 1000, (p + 1) * 1000)));
+    for (let p = 0; p < 100; p++)
+      store.append(batch(rows.slice(p * 1000, (p + 1) * 1000)));
     expect(store.length).toBe(100_000);
     expect(store.rowOf("run-99999")).toBe(99_999);
     expect(store.get("created_at", 99_999)).toBe(rows[99_999].created_at);

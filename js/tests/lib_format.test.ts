@@ -26,7 +26,9 @@ describe("formatTime", () => {
   });
 
   it("shows midnight as 00, not 24", () => {
-    expect(formatTime(Date.UTC(2026, 0, 1, 0, 0, 0), "UTC")).toBe("2026-01-01 00:00:00");
+    expect(formatTime(Date.UTC(2026, 0, 1, 0, 0, 0), "UTC")).toBe(
+      "2026-01-01 00:00:00",
+    );
   });
 
   it("uses the browser zone for ''", () => {

@@ -15,7 +15,9 @@ describe("request", () => {
     model.pySend({ kind: "rows", id, replace: true }, [new Uint8Array([1, 2, 3])]);
     const reply = await p;
     expect(reply.msg.replace).toBe(true);
-    expect(new Uint8Array(reply.buffers[0].buffer, reply.buffers[0].byteOffset, 3)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(
+      new Uint8Array(reply.buffers[0].buffer, reply.buffers[0].byteOffset, 3),
+    ).toEqual(new Uint8Array([1, 2, 3]));
     expect(model.listenerCount()).toBe(0);
   });
 
@@ -30,7 +32,12 @@ describe("request", () => {
   it("rejects on ok:false with the server's message", async () => {
     const model = new FakeModel();
     const p = request(model as any, { kind: "run_detail", run_id: "r" });
-    model.pySend({ kind: "run_detail", id: model.sent[0].content.id, ok: false, error: "run r not found" });
+    model.pySend({
+      kind: "run_detail",
+      id: model.sent[0].content.id,
+      ok: false,
+      error: "run r not found",
+    });
     await expect(p).rejects.toThrow("run r not found");
     await expect(p).rejects.toBeInstanceOf(RpcError);
     expect(model.listenerCount()).toBe(0);
@@ -39,7 +46,9 @@ describe("request", () => {
   it("passes progress messages on and resolves on the final reply", async () => {
     const model = new FakeModel();
     const progress: unknown[] = [];
-    const p = request(model as any, { kind: "action" }, undefined, { onProgress: (m) => progress.push(m.run_id) });
+    const p = request(model as any, { kind: "action" }, undefined, {
+      onProgress: (m) => progress.push(m.run_id),
+    });
     const id = model.sent[0].content.id;
     model.pySend({ kind: "action_progress", id, run_id: "r1", ok: true });
     model.pySend({ kind: "action_progress", id, run_id: "r2", ok: false, error: "x" });
@@ -61,7 +70,9 @@ describe("request", () => {
   it("rejects when aborted", async () => {
     const model = new FakeModel();
     const abort = new AbortController();
-    const p = request(model as any, { kind: "load" }, undefined, { signal: abort.signal });
+    const p = request(model as any, { kind: "load" }, undefined, {
+      signal: abort.signal,
+    });
     abort.abort();
     await expect(p).rejects.toThrow(/cancelled/);
     expect(model.listenerCount()).toBe(0);
@@ -88,7 +99,10 @@ describe("dispatch", () => {
     model.pySend({ kind: "remove" });
     model.pySend({ kind: "rows", ok: false, error: "listing failed" });
     expect(seen).toEqual(["update:1"]);
-    expect(errors.map((e) => (e as Error).message)).toEqual(["bad remove", "listing failed"]);
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      "bad remove",
+      "listing failed",
+    ]);
     off();
     expect(model.listenerCount()).toBe(0);
   });

@@ -1,14 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { compareValues, sortRows, sortRowsByNumber, type SortValue } from "../src/lib/sort";
+import {
+  compareValues,
+  sortRows,
+  sortRowsByNumber,
+  type SortValue,
+} from "../src/lib/sort";
 
 const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe("sortRows", () => {
   it("sorts strings naturally, asc and desc", () => {
     const v = ["run-10", "run-2", "Run-1", "run-3"];
-    expect(sortRows(rows(4), (r) => v[r]).map((r) => v[r])).toEqual(["Run-1", "run-2", "run-3", "run-10"]);
+    expect(sortRows(rows(4), (r) => v[r]).map((r) => v[r])).toEqual([
+      "Run-1",
+      "run-2",
+      "run-3",
+      "run-10",
+    ]);
     expect(sortRows(rows(4), (r) => v[r], { desc: true }).map((r) => v[r])).toEqual([
-      "run-10", "run-3", "run-2", "Run-1",
+      "run-10",
+      "run-3",
+      "run-2",
+      "Run-1",
     ]);
   });
 
@@ -47,7 +60,11 @@ describe("sortRows", () => {
 
 describe("sortRowsByNumber (times and durations)", () => {
   const t = Float64Array.from([
-    Date.UTC(2026, 0, 3), Number.NaN, Date.UTC(2025, 11, 31), Date.UTC(2026, 0, 3), Date.UTC(2026, 0, 1),
+    Date.UTC(2026, 0, 3),
+    Number.NaN,
+    Date.UTC(2025, 11, 31),
+    Date.UTC(2026, 0, 3),
+    Date.UTC(2026, 0, 1),
   ]);
 
   it("sorts times ascending with unset last and ties stable", () => {

@@ -18,7 +18,9 @@ describe("stateBadge", () => {
   });
 
   it("shortens the unspecified state", () => {
-    expect(stateBadge("RUNTIME_STATE_UNSPECIFIED").textContent).toContain("UNSPECIFIED");
+    expect(stateBadge("RUNTIME_STATE_UNSPECIFIED").textContent).toContain(
+      "UNSPECIFIED",
+    );
   });
 });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { spacerHeight, visibleRange } from "../src/lib/virtual";
 
-const base = { scrollTop: 0, viewportHeight: 300, rowHeight: 30, rowCount: 1000, overscan: 5 };
+const base = {
+  scrollTop: 0,
+  viewportHeight: 300,
+  rowHeight: 30,
+  rowCount: 1000,
+  overscan: 5,
+};
 
 describe("visibleRange", () => {
   it("draws the first screen plus overscan below at the top", () => {

@@ -14,9 +14,11 @@ import {
 
 const encoder = new TextEncoder();
 
-/** A Utf8 vector built straight from its buffers (the builder is slow for 100k rows). */
+/** A Utf8 vector built from its buffers (the builder is slow for 100k rows). */
 function utf8(values: (string | null | undefined)[]): Vector {
-  const parts = values.map((v) => (v === null || v === undefined ? null : encoder.encode(v)));
+  const parts = values.map((v) =>
+    v === null || v === undefined ? null : encoder.encode(v),
+  );
   const offsets = new Int32Array(values.length + 1);
   const bitmap = new Uint8Array(Math.ceil(values.length / 8));
   let nulls = 0;
@@ -28,7 +30,14 @@ function utf8(values: (string | null | undefined)[]): Vector {
   const data = new Uint8Array(offsets[values.length]);
   parts.forEach((p, i) => p && data.set(p, offsets[i]));
   return makeVector(
-    makeData({ type: new Utf8(), length: values.length, nullCount: nulls, valueOffsets: offsets, data, nullBitmap: bitmap }),
+    makeData({
+      type: new Utf8(),
+      length: values.length,
+      nullCount: nulls,
+      valueOffsets: offsets,
+      data,
+      nullBitmap: bitmap,
+    }),
   );
 }
 
@@ -67,7 +76,10 @@ export class FakeModel {
   off(event?: string | null, fn?: Fn | null): void {
     if (!event) return this.handlers.clear();
     if (!fn) return void this.handlers.delete(event);
-    this.handlers.set(event, (this.handlers.get(event) ?? []).filter((f) => f !== fn));
+    this.handlers.set(
+      event,
+      (this.handlers.get(event) ?? []).filter((f) => f !== fn),
+    );
   }
 
   private emit(event: string, ...args: unknown[]): void {
@@ -84,9 +96,15 @@ export class FakeModel {
     this.saves++;
   }
 
-  send(content: any, _callbacks?: unknown, buffers?: ArrayBufferView[] | ArrayBuffer[]): void {
+  send(
+    content: any,
+    _callbacks?: unknown,
+    buffers?: ArrayBufferView[] | ArrayBuffer[],
+  ): void {
     const bytes = (buffers ?? []).map((b: any) =>
-      b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+      b instanceof ArrayBuffer
+        ? new Uint8Array(b)
+        : new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
     );
     this.sent.push({ content, buffers: bytes });
   }
@@ -98,7 +116,9 @@ export class FakeModel {
 
   /** The kernel sends a custom message. */
   pySend(content: any, buffers: Uint8Array[] = []): void {
-    const views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+    const views = buffers.map(
+      (b) => new DataView(b.buffer, b.byteOffset, b.byteLength),
+    );
     this.emit("msg:custom", content, views);
   }
 
@@ -123,8 +143,10 @@ export interface RowSpec {
 
 /** Arrow IPC stream bytes for `rows`, with the kernel's column types. */
 export function ipcRows(rows: RowSpec[]): Uint8Array {
-  const text = (k: keyof RowSpec) => utf8(rows.map((r) => (r[k] ?? null) as string | null));
-  const num = (k: keyof RowSpec) => Float64Array.from(rows.map((r) => (r[k] as number | undefined) ?? Number.NaN));
+  const text = (k: keyof RowSpec) =>
+    utf8(rows.map((r) => (r[k] ?? null) as string | null));
+  const num = (k: keyof RowSpec) =>
+    Float64Array.from(rows.map((r) => (r[k] as number | undefined) ?? Number.NaN));
   const cols: Record<string, Vector | Float64Array | string[]> = {
     run_id: utf8(rows.map((r) => r.run_id)),
     display_name: text("display_name"),

@@ -54,42 +54,86 @@ afterEach(() => {
 });
 
 function mount(model: FakeModel): void {
-  cleanup = renderRunTable({ model: model as any, el, signal: new AbortController().signal } as any);
+  cleanup = renderRunTable({
+    model: model as any,
+    el,
+    signal: new AbortController().signal,
+  } as any);
 }
 
 /** Render and answer the `load` request with `rows`. */
-async function mountWith(rows: RowSpec[], extra: Record<string, unknown> = {}): Promise<FakeModel> {
-  const model = new FakeModel(traits({ loaded: rows.length, total: rows.length, ...extra }));
+async function mountWith(
+  rows: RowSpec[],
+  extra: Record<string, unknown> = {},
+): Promise<FakeModel> {
+  const model = new FakeModel(
+    traits({ loaded: rows.length, total: rows.length, ...extra }),
+  );
   mount(model);
   const load = model.lastSent("load");
   expect(load).toBeDefined();
-  model.pySend({ kind: "rows", id: load!.content.id, replace: true, ok: true }, [ipcRows(rows)]);
+  model.pySend({ kind: "rows", id: load!.content.id, replace: true, ok: true }, [
+    ipcRows(rows),
+  ]);
   await Promise.resolve();
   await Promise.resolve();
   return model;
 }
 
 const q = (id: string) => el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-const qa = (id: string) => [...el.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
-const rowIds = () => qa("run-row").sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)).map((r) => r.dataset.runId);
+const qa = (id: string) => [
+  ...el.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`),
+];
+const rowIds = () =>
+  qa("run-row")
+    .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+    .map((r) => r.dataset.runId);
 const button = (action: string) => q(`action-${action}`) as HTMLButtonElement;
 
 function rowOf(id: string): HTMLElement {
-  const row = el.querySelector<HTMLElement>(`[data-testid="run-row"][data-run-id="${id}"]`);
+  const row = el.querySelector<HTMLElement>(
+    `[data-testid="run-row"][data-run-id="${id}"]`,
+  );
   if (!row) throw new Error(`row ${id} not drawn`);
   return row;
 }
 
 function tick(id: string, init: MouseEventInit = {}): void {
   const box = rowOf(id).querySelector<HTMLInputElement>("[data-testid=row-select]")!;
-  box.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, ...init }));
+  box.dispatchEvent(
+    new MouseEvent("click", { bubbles: true, cancelable: true, ...init }),
+  );
 }
 
 const FIVE: RowSpec[] = [
-  { run_id: "r1", display_name: "one", state: "RUNNING", created_at: 3000, experiment_name: "e" },
-  { run_id: "r2", display_name: "two", state: "FAILED", created_at: 1000, params: { lr: 0.5 } },
-  { run_id: "r3", display_name: "three", state: "FAILED", created_at: 2000, params: { lr: 0.1 } },
-  { run_id: "r4", display_name: "four", state: "SUCCEEDED", created_at: 5000, storage_state: "ARCHIVED" },
+  {
+    run_id: "r1",
+    display_name: "one",
+    state: "RUNNING",
+    created_at: 3000,
+    experiment_name: "e",
+  },
+  {
+    run_id: "r2",
+    display_name: "two",
+    state: "FAILED",
+    created_at: 1000,
+    params: { lr: 0.5 },
+  },
+  {
+    run_id: "r3",
+    display_name: "three",
+    state: "FAILED",
+    created_at: 2000,
+    params: { lr: 0.1 },
+  },
+  {
+    run_id: "r4",
+    display_name: "four",
+    state: "SUCCEEDED",
+    created_at: 5000,
+    storage_state: "ARCHIVED",
+  },
   { run_id: "r5", display_name: "five", state: "PENDING", created_at: 4000 },
 ];
 
@@ -124,7 +168,11 @@ describe("run table render", () => {
 
   it("shows one row per run when a page repeats a run id", async () => {
     vi.useFakeTimers();
-    await mountWith([{ run_id: "a", state: "RUNNING" }, { run_id: "b" }, { run_id: "a", state: "FAILED" }]);
+    await mountWith([
+      { run_id: "a", state: "RUNNING" },
+      { run_id: "b" },
+      { run_id: "a", state: "FAILED" },
+    ]);
     vi.advanceTimersByTime(250);
     expect(rowIds()).toEqual(["b", "a"]);
     expect(rowOf("a").textContent).toContain("FAILED");
@@ -132,7 +180,9 @@ describe("run table render", () => {
 
   it("shows names with markup as text", async () => {
     const name = "<img src=x onerror=alert(1)> 訓練 🚀 </td><script>alert(2)</script>";
-    await mountWith([{ run_id: "x", display_name: name, params: { note: "<b>p</b>" } }]);
+    await mountWith([
+      { run_id: "x", display_name: name, params: { note: "<b>p</b>" } },
+    ]);
     const link = rowOf("x").querySelector("[data-testid=run-link]")!;
     expect(link.textContent).toBe(name);
     expect(el.querySelector("img, script, b")).toBeNull();
@@ -170,7 +220,8 @@ describe("run table render", () => {
   it("follows the selected trait when Python changes it", async () => {
     const model = await mountWith(FIVE);
     model.pySet("selected", ["r4"]);
-    const box = (id: string) => rowOf(id).querySelector<HTMLInputElement>("[data-testid=row-select]")!;
+    const box = (id: string) =>
+      rowOf(id).querySelector<HTMLInputElement>("[data-testid=row-select]")!;
     expect(box("r4").checked).toBe(true);
     expect(box("r1").checked).toBe(false);
     expect(button("restore").disabled).toBe(false);
@@ -204,7 +255,9 @@ describe("run table render", () => {
     q("col-duration")!.focus();
     q("col-duration")!.click();
     expect(document.activeElement).toBe(q("col-duration"));
-    expect(q("col-duration")!.closest("[aria-sort]")!.getAttribute("aria-sort")).toBe("ascending");
+    expect(q("col-duration")!.closest("[aria-sort]")!.getAttribute("aria-sort")).toBe(
+      "ascending",
+    );
   });
 
   it("applies a text filter set from Python", async () => {
@@ -283,7 +336,13 @@ describe("run table render", () => {
     expect(sent).toMatchObject({ kind: "action", action: "terminate" });
     expect(new Set(sent.run_ids)).toEqual(new Set(["r1", "r5"]));
     expect(button("archive").disabled).toBe(true); // busy
-    model.pySend({ kind: "action_progress", id: sent.id, run_id: "r1", ok: true, error: "" });
+    model.pySend({
+      kind: "action_progress",
+      id: sent.id,
+      run_id: "r1",
+      ok: true,
+      error: "",
+    });
     expect(rowOf("r1").dataset.outcome).toBe("ok");
     expect(rowOf("r5").dataset.outcome).toBe("pending");
     model.pySend({
@@ -292,7 +351,12 @@ describe("run table render", () => {
       ok: true,
       results: [
         { run_id: "r1", action: "terminate", ok: true, error: "" },
-        { run_id: "r5", action: "terminate", ok: false, error: "run is SUCCEEDED; <b>too late</b>" },
+        {
+          run_id: "r5",
+          action: "terminate",
+          ok: false,
+          error: "run is SUCCEEDED; <b>too late</b>",
+        },
       ],
     });
     await Promise.resolve();
@@ -312,7 +376,9 @@ describe("run table render", () => {
     const dialog = q("confirm-dialog")!;
     expect(dialog.textContent).toContain("Delete 1 run?");
     expect(dialog.textContent).toMatch(/cannot be undone/);
-    dialog.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    dialog.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Escape", bubbles: true }),
+    );
     expect(q("confirm-dialog")).toBeNull();
     expect(model.lastSent("action")).toBeUndefined();
   });
@@ -321,7 +387,12 @@ describe("run table render", () => {
     const model = new FakeModel(traits());
     mount(model);
     const load = model.lastSent("load")!;
-    model.pySend({ kind: "rows", id: load.content.id, ok: false, error: "KFP said 503: upstream down" });
+    model.pySend({
+      kind: "rows",
+      id: load.content.id,
+      ok: false,
+      error: "KFP said 503: upstream down",
+    });
     await new Promise((r) => setTimeout(r, 0));
     const banner = q("panel-error")!;
     expect(banner.hidden).toBe(false);
@@ -336,9 +407,13 @@ describe("run table render", () => {
 
   it("merges updates, appends pages and removes runs pushed by the kernel", async () => {
     const model = await mountWith(FIVE);
-    model.pySend({ kind: "update" }, [ipcRows([{ run_id: "r1", display_name: "one", state: "CANCELING" }])]);
+    model.pySend({ kind: "update" }, [
+      ipcRows([{ run_id: "r1", display_name: "one", state: "CANCELING" }]),
+    ]);
     expect(rowOf("r1").querySelector(".kfp-badge")!.textContent).toContain("CANCELING");
-    model.pySend({ kind: "rows", replace: false }, [ipcRows([{ run_id: "r6", display_name: "six" }])]);
+    model.pySend({ kind: "rows", replace: false }, [
+      ipcRows([{ run_id: "r6", display_name: "six" }]),
+    ]);
     expect(rowIds()).toEqual(["r1", "r2", "r3", "r4", "r5", "r6"]);
     model.pySend({ kind: "remove", run_ids: ["r2", "r6"] });
     expect(rowIds()).toEqual(["r1", "r3", "r4", "r5"]);
@@ -379,7 +454,13 @@ describe("run table render", () => {
 
   it("shows the last action's outcome from the trait in a view opened later", async () => {
     await mountWith(FIVE, {
-      last_action: { action: "retry", requested: 2, succeeded: 1, failed: [{ run_id: "r3", error: "quota" }], at: "" },
+      last_action: {
+        action: "retry",
+        requested: 2,
+        succeeded: 1,
+        failed: [{ run_id: "r3", error: "quota" }],
+        at: "",
+      },
     });
     const summary = q("action-summary")!;
     expect(summary.hidden).toBe(false);
@@ -389,7 +470,9 @@ describe("run table render", () => {
 
   it("puts a failed run's error on its state cell", async () => {
     await mountWith([{ run_id: "f", state: "FAILED", error: "OOMKilled" }]);
-    expect(rowOf("f").querySelector<HTMLElement>(".kfp-kind-state")!.title).toBe("OOMKilled");
+    expect(rowOf("f").querySelector<HTMLElement>(".kfp-kind-state")!.title).toBe(
+      "OOMKilled",
+    );
   });
 
   it("removes every model listener on cleanup", async () => {

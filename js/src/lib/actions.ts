@@ -54,18 +54,24 @@ function check(
   if (!bad.size) return { enabled: true, reason: "" };
   return {
     enabled: false,
-    reason: `${ACTION_LABELS[action]} needs every selected run to be ${orList(allowed)}; `
-      + `selection has ${describe(bad)}`,
+    reason:
+      `${ACTION_LABELS[action]} needs every selected run to be ${orList(allowed)}; ` +
+      `selection has ${describe(bad)}`,
   };
 }
 
-function checkRestore(storageStates: readonly (string | null)[], rules: Rules): Enablement {
+function checkRestore(
+  storageStates: readonly (string | null)[],
+  rules: Rules,
+): Enablement {
   const need = rules.restore_needs;
   const bad = countBy(storageStates.filter((s) => s !== need));
   if (!bad.size) return { enabled: true, reason: "" };
   return {
     enabled: false,
-    reason: `Restore needs every selected run to be ${need}; selection has ${describe(bad)}`,
+    reason:
+      `Restore needs every selected run to be ${need}; ` +
+      `selection has ${describe(bad)}`,
   };
 }
 

@@ -91,7 +91,11 @@ function readUtf8(vector: Vector): (string | null)[] | null {
   for (const chunk of vector.data) {
     const offsets = chunk.valueOffsets as unknown;
     const bytes = chunk.values as unknown;
-    if (chunk.offset !== 0 || !(offsets instanceof Int32Array) || !(bytes instanceof Uint8Array)) {
+    if (
+      chunk.offset !== 0 ||
+      !(offsets instanceof Int32Array) ||
+      !(bytes instanceof Uint8Array)
+    ) {
       return null;
     }
     if (chunk.nullCount === chunk.length) {
@@ -139,10 +143,14 @@ function readFloats(vector: Vector): Float64Array | null {
   let k = 0;
   for (const chunk of vector.data) {
     const values = chunk.values as unknown;
-    if (chunk.offset !== 0 || !(values instanceof Float64Array || values instanceof Float32Array)) {
+    if (
+      chunk.offset !== 0 ||
+      !(values instanceof Float64Array || values instanceof Float32Array)
+    ) {
       return null;
     }
-    for (let i = 0; i < chunk.length; i++) out[k++] = valid(chunk, i) ? values[i] : Number.NaN;
+    for (let i = 0; i < chunk.length; i++)
+      out[k++] = valid(chunk, i) ? values[i] : Number.NaN;
   }
   return out;
 }
@@ -213,7 +221,8 @@ export class ColumnStore {
     for (let r = 0; r < this.length; r++) index.set(this.idAt(r), r);
     if (index.size === this.length) return index;
     const keep: number[] = [];
-    for (let r = 0; r < this.length; r++) if (index.get(this.idAt(r)) === r) keep.push(r);
+    for (let r = 0; r < this.length; r++)
+      if (index.get(this.idAt(r)) === r) keep.push(r);
     this.keepRows(keep);
     return index;
   }
@@ -277,7 +286,8 @@ export class ColumnStore {
       } else targets[i] = row;
     }
     this.grow(this.length + added, batch);
-    for (const [name, src] of batch.columns) this.write(name, src, targets, batch.length);
+    for (const [name, src] of batch.columns)
+      this.write(name, src, targets, batch.length);
     this.version++;
   }
 
@@ -308,7 +318,8 @@ export class ColumnStore {
   private grow(length: number, batch: Batch): void {
     for (const [name, col] of this.columns) this.columns.set(name, resize(col, length));
     for (const [name, src] of batch.columns) {
-      if (!this.columns.has(name)) this.columns.set(name, emptyColumn(src.kind, length));
+      if (!this.columns.has(name))
+        this.columns.set(name, emptyColumn(src.kind, length));
     }
     this.length = length;
   }
@@ -323,7 +334,8 @@ export class ColumnStore {
     }
     if (dst.kind === "text") {
       const data = dst.data;
-      const from = src.kind === "text" ? src.data : Array.from(src.data, numText(src.kind));
+      const from =
+        src.kind === "text" ? src.data : Array.from(src.data, numText(src.kind));
       for (let i = 0; i < n; i++) data[targets[i]] = from[i];
     } else {
       const from = src.data as Float64Array;
@@ -333,7 +345,8 @@ export class ColumnStore {
 }
 
 function numText(kind: ColumnKind): (v: number) => string | null {
-  return (v) => (Number.isNaN(v) ? null : kind === "bool" ? String(v !== 0) : String(v));
+  return (v) =>
+    Number.isNaN(v) ? null : kind === "bool" ? String(v !== 0) : String(v);
 }
 
 function asText(col: Column, n: number): Column {

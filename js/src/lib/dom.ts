@@ -1,10 +1,13 @@
 // Tiny element builder. Text always goes through textContent, never innerHTML, so
 // run names and server messages that contain markup show as text (case 38).
 
-export type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+export type Attrs = Record<
+  string,
+  string | number | boolean | null | undefined | EventListener
+>;
 export type Child = Node | string | number | null | undefined | false;
 
-/** Build `<tag>` with attributes, `on<event>` listeners and children (strings → text). */
+/** Build `<tag>` with attributes, `on<event>` listeners and children (text). */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Attrs | null = null,
@@ -37,7 +40,9 @@ function setAttrs(el: HTMLElement, attrs: Attrs): void {
 export function append(el: Node, ...children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    el.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+    el.appendChild(
+      typeof child === "object" ? child : document.createTextNode(String(child)),
+    );
   }
 }
 

@@ -61,10 +61,11 @@ export function formatTime(ms: number, timeZone: string): string {
     parts[part.type] = part.value;
   }
   const hour = parts.hour === "24" ? "00" : parts.hour;
-  return `${parts.year}-${parts.month}-${parts.day} ${hour}:${parts.minute}:${parts.second}`;
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  return `${date} ${hour}:${parts.minute}:${parts.second}`;
 }
 
-/** Compact duration: "850 ms", "42 s", "3 m 05 s", "2 h 03 m", "3 d 04 h"; "" if unset. */
+/** Compact duration: "850 ms", "42 s", "3 m 05 s", "2 h 03 m", "3 d 04 h"; "" unset. */
 export function formatDuration(ms: number): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
   if (ms < 0) return `-${formatDuration(-ms)}`;

@@ -70,11 +70,15 @@ export function request(
     const arm = (): void => {
       clearTimeout(timer);
       timer = setTimeout(
-        () => done(() => reject(new RpcError(`no reply to ${msg.kind} in ${timeoutMs} ms`))),
+        () =>
+          done(() =>
+            reject(new RpcError(`no reply to ${msg.kind} in ${timeoutMs} ms`)),
+          ),
         timeoutMs,
       );
     };
-    const onAbort = (): void => done(() => reject(new RpcError(`${msg.kind} cancelled`)));
+    const onAbort = (): void =>
+      done(() => reject(new RpcError(`${msg.kind} cancelled`)));
     const listener = (reply: Message, bufs: DataView[]): void => {
       if (!reply || reply.id !== id) return;
       if (PROGRESS_KINDS.has(reply.kind)) {
@@ -112,7 +116,8 @@ export function dispatch(
 ): () => void {
   const listener = (msg: Message, buffers: DataView[]): void => {
     if (!msg || typeof msg !== "object" || msg.id) return;
-    if (msg.ok === false) return onError(new RpcError(msg.error || `${msg.kind} failed`, msg));
+    if (msg.ok === false)
+      return onError(new RpcError(msg.error || `${msg.kind} failed`, msg));
     const handler = handlers[msg.kind];
     if (!handler) return;
     try {

@@ -6,7 +6,12 @@ export type SortValue = string | number | boolean | null | undefined;
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 
 function isNull(v: SortValue): boolean {
-  return v === null || v === undefined || v === "" || (typeof v === "number" && Number.isNaN(v));
+  return (
+    v === null ||
+    v === undefined ||
+    v === "" ||
+    (typeof v === "number" && Number.isNaN(v))
+  );
 }
 
 function rank(v: SortValue): number {
@@ -69,7 +74,9 @@ export function sortRowsByNumber(
   // one pass detects that and skips the sort.
   if (!inOrder(present, values, desc)) {
     // Array.prototype.sort is stable (ES2019), so ties keep input order.
-    present.sort(desc ? (a, b) => values[b] - values[a] : (a, b) => values[a] - values[b]);
+    present.sort(
+      desc ? (a, b) => values[b] - values[a] : (a, b) => values[a] - values[b],
+    );
   }
   return present.concat(missing);
 }

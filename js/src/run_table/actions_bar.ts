@@ -33,7 +33,11 @@ export class ActionBar {
     private readonly onRun: (action: Action) => void,
     private readonly selectedCount: () => number,
   ) {
-    this.root = h("div", { class: "kfp-actions", role: "toolbar", "aria-label": "Run actions" });
+    this.root = h("div", {
+      class: "kfp-actions",
+      role: "toolbar",
+      "aria-label": "Run actions",
+    });
     for (const action of ACTIONS) {
       const button = h(
         "button",
@@ -59,11 +63,16 @@ export class ActionBar {
   }
 
   /** Enable or disable each button; a disabled button's title says why. */
-  setEnablement(enablement: Record<Action, Enablement>, count: number, busy: boolean): void {
+  setEnablement(
+    enablement: Record<Action, Enablement>,
+    count: number,
+    busy: boolean,
+  ): void {
     for (const [action, button] of this.buttons) {
       const e = enablement[action];
       button.disabled = busy || !e.enabled;
-      const label = `${ACTION_LABELS[action]} ${count} selected run${count === 1 ? "" : "s"}`;
+      const runs = `${count} selected run${count === 1 ? "" : "s"}`;
+      const label = `${ACTION_LABELS[action]} ${runs}`;
       button.title = busy ? "An action is in progress" : e.enabled ? label : e.reason;
     }
   }
@@ -110,7 +119,11 @@ export class ActionBar {
         "aria-labelledby": titleId,
         "data-testid": "confirm-dialog",
       },
-      h("p", { class: "kfp-dialog-title", id: titleId }, confirmQuestion(action, count)),
+      h(
+        "p",
+        { class: "kfp-dialog-title", id: titleId },
+        confirmQuestion(action, count),
+      ),
       h("p", { class: "kfp-dialog-text" }, warning),
       h("div", { class: "kfp-dialog-buttons" }, cancel, ok),
     );
@@ -147,7 +160,11 @@ export class ActionBar {
         h(
           "li",
           { "data-run-id": f.run_id },
-          h("span", { class: "kfp-summary-run" }, f.name ? `${f.name} (${f.run_id})` : f.run_id),
+          h(
+            "span",
+            { class: "kfp-summary-run" },
+            f.name ? `${f.name} (${f.run_id})` : f.run_id,
+          ),
           ": ",
           h("span", { class: "kfp-summary-error" }, f.error || "failed"),
         ),
@@ -155,12 +172,21 @@ export class ActionBar {
     }
     const dismiss = h(
       "button",
-      { type: "button", class: "kfp-icon-button", "aria-label": "Dismiss summary", title: "Dismiss" },
+      {
+        type: "button",
+        class: "kfp-icon-button",
+        "aria-label": "Dismiss summary",
+        title: "Dismiss",
+      },
       "×",
     );
     dismiss.addEventListener("click", () => (this.summary.hidden = true));
-    this.summary.className = `kfp-summary ${s.failed.length ? "kfp-summary-failed" : "kfp-summary-ok"}`;
-    this.summary.replaceChildren(h("span", { class: "kfp-summary-head" }, head), dismiss);
+    const tone = s.failed.length ? "kfp-summary-failed" : "kfp-summary-ok";
+    this.summary.className = `kfp-summary ${tone}`;
+    this.summary.replaceChildren(
+      h("span", { class: "kfp-summary-head" }, head),
+      dismiss,
+    );
     if (s.failed.length) this.summary.appendChild(list);
     this.summary.hidden = false;
   }

@@ -61,7 +61,12 @@ export class VirtualBody {
     this.empty = h("div", { class: "kfp-empty", role: "note" });
     this.scroll = h(
       "div",
-      { class: "kfp-scroll", "data-testid": "table-scroll", role: "grid", tabindex: -1 },
+      {
+        class: "kfp-scroll",
+        "data-testid": "table-scroll",
+        role: "grid",
+        tabindex: -1,
+      },
       this.header,
       this.spacer,
       this.empty,
@@ -132,7 +137,11 @@ export class VirtualBody {
 
   private drawHeader(data: BodyData): void {
     const cells: HTMLElement[] = [
-      h("div", { class: "kfp-th kfp-cell-select", role: "columnheader" }, this.selectAll),
+      h(
+        "div",
+        { class: "kfp-th kfp-cell-select", role: "columnheader" },
+        this.selectAll,
+      ),
     ];
     for (const col of data.columns) {
       const active = data.sort.key === col.key;
@@ -143,7 +152,11 @@ export class VirtualBody {
           {
             class: `kfp-th${active ? " kfp-sorted" : ""}`,
             role: "columnheader",
-            "aria-sort": active ? (data.sort.desc ? "descending" : "ascending") : "none",
+            "aria-sort": active
+              ? data.sort.desc
+                ? "descending"
+                : "ascending"
+              : "none",
           },
           h(
             "button",
@@ -162,7 +175,8 @@ export class VirtualBody {
     }
     // Rebuilding the header must not drop keyboard focus from the sort button.
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.key;
-    const hadFocus = focused !== undefined && this.header.contains(document.activeElement);
+    const hadFocus =
+      focused !== undefined && this.header.contains(document.activeElement);
     this.header.replaceChildren(...cells);
     if (!hadFocus) return;
     for (const b of this.header.querySelectorAll<HTMLElement>("[data-key]")) {
@@ -210,7 +224,10 @@ export class VirtualBody {
       row.key = key;
       row.el.dataset.runId = id;
       data.columns.forEach((col, c) => fillCell(row.cells[c], col, r, data));
-      row.box.setAttribute("aria-label", `Select run ${data.store.text("display_name", r) ?? id}`);
+      row.box.setAttribute(
+        "aria-label",
+        `Select run ${data.store.text("display_name", r) ?? id}`,
+      );
     }
     row.box.checked = selected;
     row.el.classList.toggle("kfp-selected", selected);
@@ -220,7 +237,11 @@ export class VirtualBody {
 }
 
 function makeRow(columns: ColumnDef[]): RowEl {
-  const box = h("input", { type: "checkbox", "data-testid": "row-select", tabindex: -1 });
+  const box = h("input", {
+    type: "checkbox",
+    "data-testid": "row-select",
+    tabindex: -1,
+  });
   const marker = h("span", { class: "kfp-outcome", "data-testid": "row-outcome" });
   const cells = columns.map((col) => makeCell(col));
   const el = h(
@@ -235,7 +256,9 @@ function makeRow(columns: ColumnDef[]): RowEl {
 function makeCell(col: ColumnDef): HTMLElement {
   const cell = h("div", { class: `kfp-td kfp-kind-${col.kind}`, role: "gridcell" });
   if (isNameColumn(col.key)) {
-    cell.appendChild(h("a", { href: "#", class: "kfp-link", "data-testid": "run-link" }));
+    cell.appendChild(
+      h("a", { href: "#", class: "kfp-link", "data-testid": "run-link" }),
+    );
   } else if (col.kind === "state") {
     cell.appendChild(stateBadge(null));
   }
@@ -261,10 +284,12 @@ function cellText(col: ColumnDef, r: number, data: BodyData): string {
   const { store } = data;
   const v = store.get(col.key, r);
   if (isNameColumn(col.key)) return String(v ?? store.idAt(r));
-  if (col.kind === "time") return typeof v === "number" ? formatTime(v, data.timeZone) : "";
+  if (col.kind === "time")
+    return typeof v === "number" ? formatTime(v, data.timeZone) : "";
   if (col.kind === "duration") return durationText(v, r, data);
   if (v === null) return "";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(+v.toPrecision(6));
+  if (typeof v === "number")
+    return Number.isInteger(v) ? String(v) : String(+v.toPrecision(6));
   return String(v);
 }
 
@@ -279,10 +304,12 @@ function durationText(v: unknown, r: number, data: BodyData): string {
 
 function drawOutcome(row: RowEl, outcome: Outcome | undefined): void {
   const status = outcome?.status ?? "";
-  if (row.el.dataset.outcome === status && row.marker.title === (outcome?.error ?? "")) return;
+  if (row.el.dataset.outcome === status && row.marker.title === (outcome?.error ?? ""))
+    return;
   row.el.dataset.outcome = status;
   row.marker.className = `kfp-outcome${status ? ` kfp-outcome-${status}` : ""}`;
-  row.marker.textContent = status === "pending" ? "…" : status === "ok" ? "✔" : status ? "✖" : "";
+  row.marker.textContent =
+    status === "pending" ? "…" : status === "ok" ? "✔" : status ? "✖" : "";
   row.marker.title = outcome?.error ?? (status === "ok" ? "done" : status);
 }
 

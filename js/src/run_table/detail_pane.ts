@@ -28,7 +28,13 @@ export class DetailPane {
   ) {
     const close = h(
       "button",
-      { type: "button", class: "kfp-icon-button", "data-testid": "detail-close", "aria-label": "Close run details", title: "Close (Esc)" },
+      {
+        type: "button",
+        class: "kfp-icon-button",
+        "data-testid": "detail-close",
+        "aria-label": "Close run details",
+        title: "Close (Esc)",
+      },
       "×",
     );
     close.addEventListener("click", () => this.close());
@@ -36,7 +42,13 @@ export class DetailPane {
     this.content = h("div", { class: "kfp-pane-content" });
     this.root = h(
       "section",
-      { class: "kfp-detail-pane", "data-testid": "run-detail-pane", "aria-label": "Run details", hidden: true, tabindex: -1 },
+      {
+        class: "kfp-detail-pane",
+        "data-testid": "run-detail-pane",
+        "aria-label": "Run details",
+        hidden: true,
+        tabindex: -1,
+      },
       h("div", { class: "kfp-pane-head" }, this.title, close),
       this.content,
     );
@@ -76,7 +88,11 @@ export class DetailPane {
     } catch (err) {
       if (this.runId !== runId || this.ctx.signal.aborted) return;
       this.content.replaceChildren(
-        h("p", { class: "kfp-error-text" }, `Could not load run ${runId}: ${String((err as Error)?.message ?? err)}`),
+        h(
+          "p",
+          { class: "kfp-error-text" },
+          `Could not load run ${runId}: ${String((err as Error)?.message ?? err)}`,
+        ),
       );
       this.ctx.onError(err);
     }
@@ -113,7 +129,11 @@ export class DetailPane {
     this.undraw = renderRunDetail(
       host,
       { run: msg.run, tasks: Array.isArray(msg.tasks) ? msg.tasks : [] },
-      { timeZone: this.ctx.timeZone(), rules: this.ctx.rules(), collapsed: this.collapsed },
+      {
+        timeZone: this.ctx.timeZone(),
+        rules: this.ctx.rules(),
+        collapsed: this.collapsed,
+      },
     );
   }
 }

@@ -28,8 +28,11 @@ export function renderRunTable({ model, el, signal }: RenderProps): () => void {
     return () => panel.dispose();
   } catch (err) {
     el.replaceChildren(
-      h("div", { class: "kfp-nb kfp-error", "data-testid": "panel-error", role: "alert" },
-        `kfp_nb run table failed to start: ${messageOf(err)}`),
+      h(
+        "div",
+        { class: "kfp-nb kfp-error", "data-testid": "panel-error", role: "alert" },
+        `kfp_nb run table failed to start: ${messageOf(err)}`,
+      ),
     );
     return () => el.replaceChildren();
   }
@@ -76,7 +79,12 @@ class RunTablePanel {
     this.selected = new Set(t.readSelected(model));
     this.text = t.readString(model, "text_filter");
 
-    this.errorBox = h("div", { class: "kfp-error", "data-testid": "panel-error", role: "alert", hidden: true });
+    this.errorBox = h("div", {
+      class: "kfp-error",
+      "data-testid": "panel-error",
+      role: "alert",
+      hidden: true,
+    });
     this.toolbar = new Toolbar(this.toolbarHandlers());
     this.actions = new ActionBar(
       (action) => void this.runAction(action),
@@ -102,7 +110,9 @@ class RunTablePanel {
 
     this.wireDom();
     this.wireModel();
-    this.undispatch = dispatch(model, this.pushHandlers(), (err) => this.showError(err));
+    this.undispatch = dispatch(model, this.pushHandlers(), (err) =>
+      this.showError(err),
+    );
     this.draw();
     this.summaryFromTrait(); // a view opened after an action still shows its outcome
     void this.load("load");
@@ -231,7 +241,13 @@ class RunTablePanel {
   }
 
   private updateOrder(states: string[], sort: t.SortSpec): void {
-    const key = [this.store.version, this.text, states.join(","), sort.key, sort.desc].join("\u0000");
+    const key = [
+      this.store.version,
+      this.text,
+      states.join(","),
+      sort.key,
+      sort.desc,
+    ].join("\u0000");
     if (key === this.orderKey) return;
     this.orderKey = key;
     this.order = computeOrder(this.store, { text: this.text, states, sort }, this.hay);
@@ -266,7 +282,8 @@ class RunTablePanel {
 
     let shownSelected = 0;
     if (this.selected.size) {
-      for (const r of this.order) if (this.selected.has(this.store.idAt(r))) shownSelected++;
+      for (const r of this.order)
+        if (this.selected.has(this.store.idAt(r))) shownSelected++;
     }
     const box = this.body.selectAll;
     box.checked = this.order.length > 0 && shownSelected === this.order.length;
@@ -276,14 +293,21 @@ class RunTablePanel {
 
   private drawError(): void {
     const traitError = t.readString(this.model, "error");
-    const text = this.localError || (traitError !== this.traitErrorDismissed ? traitError : "");
+    const text =
+      this.localError || (traitError !== this.traitErrorDismissed ? traitError : "");
     if (!text) {
       this.errorBox.hidden = true;
       return;
     }
     const dismiss = h(
       "button",
-      { type: "button", class: "kfp-icon-button", "data-testid": "panel-error-dismiss", "aria-label": "Dismiss error", title: "Dismiss" },
+      {
+        type: "button",
+        class: "kfp-icon-button",
+        "data-testid": "panel-error-dismiss",
+        "aria-label": "Dismiss error",
+        title: "Dismiss",
+      },
       "×",
     );
     dismiss.addEventListener("click", () => {
@@ -291,7 +315,10 @@ class RunTablePanel {
       this.traitErrorDismissed = traitError;
       this.drawError();
     });
-    this.errorBox.replaceChildren(h("span", { class: "kfp-error-text" }, text), dismiss);
+    this.errorBox.replaceChildren(
+      h("span", { class: "kfp-error-text" }, text),
+      dismiss,
+    );
     this.errorBox.hidden = false;
   }
 
@@ -309,7 +336,10 @@ class RunTablePanel {
     this.draw();
   }
 
-  private toggleRow(runId: string, { shift, on }: { shift: boolean; on?: boolean }): void {
+  private toggleRow(
+    runId: string,
+    { shift, on }: { shift: boolean; on?: boolean },
+  ): void {
     const next = new Set(this.selected);
     const want = on ?? !next.has(runId);
     const ids = shift && this.anchor ? this.rangeIds(this.anchor, runId) : [runId];
@@ -373,12 +403,19 @@ class RunTablePanel {
   private onProgress(p: Message): void {
     const id = String(p.run_id ?? "");
     if (!id) return;
-    this.outcomes.set(id, p.ok ? { status: "ok" } : { status: "failed", error: String(p.error ?? "failed") });
+    this.outcomes.set(
+      id,
+      p.ok
+        ? { status: "ok" }
+        : { status: "failed", error: String(p.error ?? "failed") },
+    );
     this.draw();
   }
 
   private onActionDone(action: Action, ids: string[], msg: Message): void {
-    const results = Array.isArray(msg.results) ? (msg.results as Record<string, unknown>[]) : [];
+    const results = Array.isArray(msg.results)
+      ? (msg.results as Record<string, unknown>[])
+      : [];
     const failed: Failure[] = [];
     let succeeded = 0;
     for (const r of results) {
@@ -397,7 +434,9 @@ class RunTablePanel {
 
   private nameOf(runId: string): string | undefined {
     const row = this.store.rowOf(runId);
-    return row === undefined ? undefined : (this.store.text("display_name", row) ?? undefined);
+    return row === undefined
+      ? undefined
+      : (this.store.text("display_name", row) ?? undefined);
   }
 
   private summaryFromTrait(): void {
@@ -447,7 +486,9 @@ class RunTablePanel {
       }),
       toggleState: g((state: string) => {
         const current = t.readStrings(this.model, "state_filter");
-        const next = current.includes(state) ? current.filter((s) => s !== state) : [...current, state];
+        const next = current.includes(state)
+          ? current.filter((s) => s !== state)
+          : [...current, state];
         t.save(this.model, "state_filter", next);
         this.draw();
       }),
@@ -463,7 +504,9 @@ class RunTablePanel {
       }),
       hideColumn: g((key: string, hide: boolean) => {
         const current = t.readStrings(this.model, "hidden_columns");
-        const next = hide ? [...new Set([...current, key])] : current.filter((k) => k !== key);
+        const next = hide
+          ? [...new Set([...current, key])]
+          : current.filter((k) => k !== key);
         t.save(this.model, "hidden_columns", next);
         this.draw();
       }),
@@ -474,52 +517,92 @@ class RunTablePanel {
   private wireModel(): void {
     const redraw = this.guard(() => this.draw());
     for (const key of [
-      "columns", "hidden_columns", "sort", "state_filter", "archived", "polling",
-      "updated_at", "loaded", "total", "loading", "error",
+      "columns",
+      "hidden_columns",
+      "sort",
+      "state_filter",
+      "archived",
+      "polling",
+      "updated_at",
+      "loaded",
+      "total",
+      "loading",
+      "error",
     ]) {
       this.listeners.on(`change:${key}`, redraw);
     }
-    this.listeners.on("change:time_zone", this.guard(() => {
-      this.draw();
-      this.detail.redraw();
-    }));
-    this.listeners.on("change:rules", this.guard(() => {
-      this.rules = normalizeRules(this.model.get("rules"));
-      this.draw();
-    }));
-    this.listeners.on("change:selected", this.guard(() => {
-      this.selected = new Set(t.readSelected(this.model));
-      this.draw();
-    }));
-    this.listeners.on("change:text_filter", this.guard(() => {
-      const value = t.readString(this.model, "text_filter");
-      // While the user is typing, their pending text wins over an older echo.
-      if (value === this.text || this.textTimer !== undefined) return;
-      this.text = value;
-      this.draw();
-    }));
-    this.listeners.on("change:error", this.guard(() => {
-      this.traitErrorDismissed = "";
-      this.drawError();
-    }));
-    this.listeners.on("change:last_action", this.guard(() => this.summaryFromTrait()));
+    this.listeners.on(
+      "change:time_zone",
+      this.guard(() => {
+        this.draw();
+        this.detail.redraw();
+      }),
+    );
+    this.listeners.on(
+      "change:rules",
+      this.guard(() => {
+        this.rules = normalizeRules(this.model.get("rules"));
+        this.draw();
+      }),
+    );
+    this.listeners.on(
+      "change:selected",
+      this.guard(() => {
+        this.selected = new Set(t.readSelected(this.model));
+        this.draw();
+      }),
+    );
+    this.listeners.on(
+      "change:text_filter",
+      this.guard(() => {
+        const value = t.readString(this.model, "text_filter");
+        // While the user is typing, their pending text wins over an older echo.
+        if (value === this.text || this.textTimer !== undefined) return;
+        this.text = value;
+        this.draw();
+      }),
+    );
+    this.listeners.on(
+      "change:error",
+      this.guard(() => {
+        this.traitErrorDismissed = "";
+        this.drawError();
+      }),
+    );
+    this.listeners.on(
+      "change:last_action",
+      this.guard(() => this.summaryFromTrait()),
+    );
   }
 
   private wireDom(): void {
     const body = this.body;
-    body.header.addEventListener("click", this.guard((e: MouseEvent) => {
-      const button = (e.target as HTMLElement).closest<HTMLElement>("[data-key]");
-      if (button) this.sortBy(button.dataset.key ?? "");
-    }));
-    body.selectAll.addEventListener("change", this.guard(() => this.toggleAllShown()));
-    body.scroll.addEventListener("click", this.guard((e: MouseEvent) => this.onBodyClick(e)));
-    this.root.addEventListener("keydown", this.guard((e: KeyboardEvent) => this.onKey(e)));
+    body.header.addEventListener(
+      "click",
+      this.guard((e: MouseEvent) => {
+        const button = (e.target as HTMLElement).closest<HTMLElement>("[data-key]");
+        if (button) this.sortBy(button.dataset.key ?? "");
+      }),
+    );
+    body.selectAll.addEventListener(
+      "change",
+      this.guard(() => this.toggleAllShown()),
+    );
+    body.scroll.addEventListener(
+      "click",
+      this.guard((e: MouseEvent) => this.onBodyClick(e)),
+    );
+    this.root.addEventListener(
+      "keydown",
+      this.guard((e: KeyboardEvent) => this.onKey(e)),
+    );
   }
 
   private sortBy(key: string): void {
     if (!key) return;
     const current = t.readSort(this.model);
-    const next = current.key === key ? { key, desc: !current.desc } : { key, desc: false };
+    const next =
+      current.key === key ? { key, desc: !current.desc } : { key, desc: false };
     t.save(this.model, "sort", next);
     this.draw();
   }
@@ -570,7 +653,9 @@ class RunTablePanel {
 
   private focusIndex(index: number): void {
     this.body.reveal(index);
-    const el = this.body.scroll.querySelector<HTMLElement>(`[data-testid=run-row][data-index="${index}"]`);
+    const el = this.body.scroll.querySelector<HTMLElement>(
+      `[data-testid=run-row][data-index="${index}"]`,
+    );
     el?.focus();
   }
 }

@@ -45,7 +45,8 @@ export function allColumns(specs: ColumnSpec[], store: ColumnStore): ColumnDef[]
   for (const name of store.names()) {
     if (!name.startsWith("param.") || seen.has(name)) continue;
     const col = store.columns.get(name);
-    const kind = col?.kind === "number" ? "number" : col?.kind === "bool" ? "bool" : "text";
+    const kind =
+      col?.kind === "number" ? "number" : col?.kind === "bool" ? "bool" : "text";
     extra.push({ key: name, label: name, kind, hideable: true });
   }
   return [...base, ...extra].map((c) => ({ ...c, width: widthOf(c) }));
@@ -57,7 +58,10 @@ function widthOf(c: ColumnSpec): number {
 }
 
 /** The columns not hidden (non-hideable columns are always shown). */
-export function visibleColumns(all: ColumnDef[], hidden: readonly string[]): ColumnDef[] {
+export function visibleColumns(
+  all: ColumnDef[],
+  hidden: readonly string[],
+): ColumnDef[] {
   const h = new Set(hidden);
   return all.filter((c) => !c.hideable || !h.has(c.key));
 }

@@ -42,7 +42,11 @@ function build(store: ColumnStore, row: number): string {
 }
 
 /** Rows (store indices) matching the filters, in display order. */
-export function computeOrder(store: ColumnStore, input: OrderInput, hay: Haystack): number[] {
+export function computeOrder(
+  store: ColumnStore,
+  input: OrderInput,
+  hay: Haystack,
+): number[] {
   const needle = input.text.trim().toLowerCase();
   const states = new Set(input.states);
   const rows: number[] = [];

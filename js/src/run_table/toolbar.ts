@@ -1,6 +1,12 @@
 // The controls above the table: filters, view toggles, live state and counts.
 import { h } from "../lib/dom";
-import { formatCount, formatTime, isValidZone, localZone, zoneLabel } from "../lib/format";
+import {
+  formatCount,
+  formatTime,
+  isValidZone,
+  localZone,
+  zoneLabel,
+} from "../lib/format";
 import { stateBadge, stateLabel } from "../lib/states";
 import type { ColumnDef } from "./layout";
 import type { ArchivedView } from "./traits";
@@ -56,20 +62,32 @@ export class Toolbar {
       "data-testid": "text-filter",
     });
     this.filter.addEventListener("input", () => on.text(this.filter.value));
-    this.chips = h("div", { class: "kfp-chips", role: "group", "aria-label": "Filter by state" });
+    this.chips = h("div", {
+      class: "kfp-chips",
+      role: "group",
+      "aria-label": "Filter by state",
+    });
     this.archived = select("archived-toggle", "Which runs", [
       ["active", "Active"],
       ["archived", "Archived"],
       ["all", "All"],
     ]);
-    this.archived.addEventListener("change", () => on.archived(this.archived.value as ArchivedView));
+    this.archived.addEventListener("change", () =>
+      on.archived(this.archived.value as ArchivedView),
+    );
     this.polling = h("input", { type: "checkbox", "data-testid": "polling-toggle" });
     this.polling.addEventListener("change", () => on.polling(this.polling.checked));
     this.updated = h("span", { class: "kfp-muted", "data-testid": "updated-at" });
     this.zoneSelect = select("time-zone-select", "Time zone", []);
-    this.zoneSelect.addEventListener("change", () => on.timeZone(this.zoneSelect.value));
+    this.zoneSelect.addEventListener("change", () =>
+      on.timeZone(this.zoneSelect.value),
+    );
     this.zone = h("span", { class: "kfp-zone", "data-testid": "time-zone" });
-    this.count = h("span", { class: "kfp-count", "data-testid": "row-count", "aria-live": "polite" });
+    this.count = h("span", {
+      class: "kfp-count",
+      "data-testid": "row-count",
+      "aria-live": "polite",
+    });
     this.spinner = h(
       "span",
       { class: "kfp-spinner", "data-testid": "loading", role: "status", hidden: true },
@@ -82,13 +100,24 @@ export class Toolbar {
       h("summary", { class: "kfp-button" }, "Columns"),
       this.chooserList,
     );
-    const refresh = h("button", { type: "button", class: "kfp-button", "data-testid": "refresh" }, "Refresh");
+    const refresh = h(
+      "button",
+      { type: "button", class: "kfp-button", "data-testid": "refresh" },
+      "Refresh",
+    );
     refresh.addEventListener("click", () => on.refresh());
 
     this.root = h(
       "div",
       { class: "kfp-toolbar" },
-      h("div", { class: "kfp-toolbar-row" }, this.filter, this.archived, this.chooser, refresh),
+      h(
+        "div",
+        { class: "kfp-toolbar-row" },
+        this.filter,
+        this.archived,
+        this.chooser,
+        refresh,
+      ),
       this.chips,
       h(
         "div",
@@ -146,12 +175,18 @@ export class Toolbar {
 
   private drawZone(zone: string): void {
     this.zone.textContent = zoneLabel(zone);
-    const options: [string, string][] = [["", `Local (${localZone()})`], ["UTC", "UTC"]];
-    if (zone && zone !== "UTC") options.push([zone, isValidZone(zone) ? zone : `${zone} (unknown)`]);
+    const options: [string, string][] = [
+      ["", `Local (${localZone()})`],
+      ["UTC", "UTC"],
+    ];
+    if (zone && zone !== "UTC")
+      options.push([zone, isValidZone(zone) ? zone : `${zone} (unknown)`]);
     const key = options.map((o) => o.join("=")).join("|");
     if (this.zoneSelect.dataset.key !== key) {
       this.zoneSelect.dataset.key = key;
-      this.zoneSelect.replaceChildren(...options.map(([v, t]) => h("option", { value: v }, t)));
+      this.zoneSelect.replaceChildren(
+        ...options.map(([v, t]) => h("option", { value: v }, t)),
+      );
     }
     this.zoneSelect.value = zone;
   }
@@ -175,8 +210,16 @@ export class Toolbar {
   }
 }
 
-function select(testid: string, label: string, options: [string, string][]): HTMLSelectElement {
-  const el = h("select", { class: "kfp-select", "data-testid": testid, "aria-label": label });
+function select(
+  testid: string,
+  label: string,
+  options: [string, string][],
+): HTMLSelectElement {
+  const el = h("select", {
+    class: "kfp-select",
+    "data-testid": testid,
+    "aria-label": label,
+  });
   el.append(...options.map(([v, t]) => h("option", { value: v }, t)));
   return el;
 }

@@ -17,7 +17,9 @@ export interface SortSpec {
 export type ArchivedView = "active" | "archived" | "all";
 
 function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined).map(String) : [];
+  return Array.isArray(v)
+    ? v.filter((x) => x !== null && x !== undefined).map(String)
+    : [];
 }
 
 export function readSelected(model: AnyModel): string[] {
@@ -40,7 +42,8 @@ export function readNumber(model: AnyModel, key: string): number {
 
 export function readSort(model: AnyModel): SortSpec {
   const v = model.get("sort") as Partial<SortSpec> | null | undefined;
-  if (!v || typeof v !== "object" || typeof v.key !== "string") return { key: "", desc: false };
+  if (!v || typeof v !== "object" || typeof v.key !== "string")
+    return { key: "", desc: false };
   return { key: v.key, desc: !!v.desc };
 }
 
