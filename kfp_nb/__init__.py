@@ -23,6 +23,7 @@ from ._errors import (
     WaitTimeout,
 )
 from ._models import Artifact, Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
+from ._warnings import KFPWarning, UnknownStateWarning, UnparsedValueWarning
 
 __all__ = [
     "APIError",
@@ -37,6 +38,7 @@ __all__ = [
     "FailedPrecondition",
     "InvalidArgument",
     "KFPError",
+    "KFPWarning",
     "LoginRedirect",
     "NotFound",
     "PaginationError",
@@ -53,6 +55,8 @@ __all__ = [
     "TransportError",
     "Unauthenticated",
     "Unimplemented",
+    "UnknownStateWarning",
+    "UnparsedValueWarning",
     "WaitTimeout",
 ]
 

@@ -78,8 +78,9 @@ class APIError(KFPError):
         The gRPC code from the body (3 = invalid argument, 5 = not found, ...),
         or None when the body had none.
     message:
-        The server's short, user-facing message (``details[0].message`` when the
-        server sent one, else its ``message``).
+        The server's short, user-facing message (``details[0].message``), or its
+        top-level ``message`` when the detail is missing or only the generic
+        "Internal Server Error" (the real cause is then in the top-level text).
     endpoint:
         ``"METHOD /path"`` of the request that failed.
     body:

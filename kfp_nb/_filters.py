@@ -41,6 +41,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import _states
+from ._warnings import UnknownStateWarning
 
 __all__ = [
     "OPERATIONS",
@@ -83,10 +84,6 @@ _EXAMPLE = (
     '"string_value": "FAILED"}, {"key": "created_at", "operation": '
     '"GREATER_THAN_EQUALS", "timestamp_value": "2024-01-01T00:00:00Z"}]}'
 )
-
-
-class UnknownStateWarning(UserWarning):
-    """A ``state`` this version does not know was sent to the server as given."""
 
 
 def compile_filter(

@@ -83,6 +83,7 @@ import pandas as pd
 
 from . import _states
 from ._filters import _user_stacklevel
+from ._warnings import UnparsedValueWarning
 
 __all__ = [
     "RUN_COLUMNS",
@@ -192,13 +193,6 @@ _TIME_DTYPE = "datetime64[ns, UTC]"
 _NOT_RFC3339 = "is not an RFC 3339 timestamp"
 _OUT_OF_RANGE = "is outside the years 1677-2262 that pandas can hold"
 _SHOWN = 5
-
-
-class UnparsedValueWarning(UserWarning):
-    """A value in a server response could not be read; its cell is NaT / <NA>.
-
-    The raw values are kept in the frame's ``attrs["unparsed"]``.
-    """
 
 
 #: Unreadable cells found while building one frame: row, id, column, value, why.
