@@ -255,3 +255,47 @@ def test_server_error_shows_in_panel(
     expect(page.get_by_test_id("run-row").first).to_be_visible()
     expect(page.get_by_test_id("text-filter")).to_be_enabled()
     expect_no_page_errors(errors)
+
+
+def test_delete_asks_naming_the_count_then_removes(
+    page: Page, harness: Harness, kfp: Client
+) -> None:
+    doomed = [demo_uid("run", "churn-model", i) for i in (14, 15)]
+    panel = show_table(harness, kfp)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    panel.call(lambda w: w.select(doomed))
+    for run_id in doomed:
+        expect(reveal(page, run_id).get_by_test_id("row-select")).to_be_checked()
+
+    page.get_by_test_id("action-delete").click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_contain_text("2 runs")
+    page.get_by_test_id("confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    assert [kfp.get_run(r).run_id for r in doomed] == doomed  # nothing was sent
+
+    page.get_by_test_id("action-delete").click()
+    page.get_by_test_id("confirm-ok").click()
+    for run_id in doomed:
+        expect(row(page, run_id)).to_have_count(0)
+    assert set(kfp.runs(progress=False).run_id).isdisjoint(doomed)
+    assert panel.get("selected") == []
+    expect_no_page_errors(errors)
+
+
+def test_live_updates_toggle_and_updated_at(
+    page: Page, harness: Harness, read_client: Client
+) -> None:
+    panel = show_table(harness, read_client)
+    errors = open_panel(page, panel)
+    wait_loaded(panel)
+    expect(page.get_by_test_id("updated-at")).to_contain_text("2")  # a date
+    toggle = page.get_by_test_id("polling-toggle")
+    expect(toggle).to_be_checked()
+    toggle.click()
+    wait_for(lambda: panel.get("polling") is False, what="polling off in the kernel")
+    wait_for(lambda: not panel.call(lambda w: w.polling_active), what="the poller")
+    panel.call(lambda w: setattr(w, "polling", True))
+    expect(toggle).to_be_checked()
+    expect_no_page_errors(errors)
