@@ -8,6 +8,12 @@ run's parameters (``learning_rate``, ``epochs``) so comparing runs shows a trend
 Shapes follow what the KFP SDK writes (SEMANTICS.md §11): metric dicts and
 classification metrics live in metadata only; HTML, Markdown, CSV tables, models
 and images are files; a v1 ``mlpipeline-ui-metadata`` file inlines its sources.
+
+The outputs named in ``EDGE_CASE_OUTPUTS`` (the "Viewer edge cases" pipeline) hold
+what viewers must survive: a hostile HTML page that probes its sandbox, Markdown
+and SVG with script, a malformed confusion matrix, metrics in the ML Metadata
+wrapped form, metric names with markup, opaque binary, a text log and a table
+past the row caps.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ from typing import Any
 from ._pipelines import UI_METADATA_KEY, OutputPlan
 
 __all__ = [
+    "BIG_TABLE_ROWS",
+    "CANARY_GLOBAL",
+    "CANARY_PATH",
+    "EDGE_CASE_OUTPUTS",
     "artifact_content",
     "classification_metrics",
     "metric_values",
@@ -471,6 +481,259 @@ def ui_metadata(*, run_id: str, task_name: str, params: Params, seed: int) -> by
     return json.dumps({"outputs": outputs}, indent=1, ensure_ascii=False).encode()
 
 
+# --- Viewer edge cases ----------------------------------------------------------
+# Outputs of the "Viewer edge cases" demo pipeline, picked by output key. They are
+# what a careless or hostile pipeline could write; a viewer must show each safely.
+
+#: What a hostile payload sets when it manages to run where it must not.
+CANARY_GLOBAL = "__kfpNbPwned"
+#: Path prefix of every request a hostile payload makes to the page's own origin
+#: (relative URLs: they resolve against the notebook page that embeds them).
+CANARY_PATH = "/kfp-nb-canary"
+
+_DOT_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAA"
+    "AABJRU5ErkJggg=="
+)
+
+_PROBE_SCRIPT = """
+(function () {
+  var out = {}, canary = "%(canary)s";
+  function attempt(name, fn) {
+    try { out[name] = "allowed: " + String(fn()).slice(0, 120); }
+    catch (e) { out[name] = "blocked: " + ((e && e.name) || String(e)); }
+  }
+  attempt("parent_document", function () {
+    var doc = window.parent.document;
+    doc.body.setAttribute("data-kfp-nb-pwned", "parent_document");
+    return doc.title + " " + doc.cookie;
+  });
+  attempt("parent_globals", function () {
+    window.parent.%(flag)s = "parent_globals"; return Object.keys(window.parent).length;
+  });
+  attempt("top_location_read", function () { return window.top.location.href; });
+  attempt("cookie_read", function () { return document.cookie; });
+  attempt("cookie_write", function () {
+    document.cookie = "kfp_nb_pwned=1; path=/"; return document.cookie;
+  });
+  attempt("local_storage", function () {
+    localStorage.setItem("kfp_nb_pwned", "1"); return JSON.stringify(localStorage);
+  });
+  attempt("session_storage", function () {
+    sessionStorage.setItem("kfp_nb_pwned", "1"); return sessionStorage.length;
+  });
+  attempt("window_open", function () {
+    var w = window.open(canary + "/popup", "_blank");
+    if (!w) { throw new Error("null window"); }
+    return "opened";
+  });
+  attempt("form_post", function () {
+    document.getElementById("probe-form").submit(); return "submit() returned";
+  });
+  attempt("top_navigation", function () {
+    window.top.location.href = canary + "/top-navigation"; return "assigned";
+  });
+  document.getElementById("status").textContent = "script ran inside the sandbox";
+  function report() {
+    var pre = document.getElementById("probe");
+    pre.textContent = JSON.stringify(out, null, 1);
+    pre.setAttribute("data-done", "1");
+  }
+  function tryFetch(name, url, init) {
+    return fetch(url, init).then(function (r) {
+      return r.text().then(function (t) {
+        out[name] = "allowed: " + r.status + " " + t.slice(0, 60);
+      });
+    }, function (e) { out[name] = "blocked: " + ((e && e.name) || String(e)); });
+  }
+  var timer = new Promise(function (done) { setTimeout(done, 3000); });
+  Promise.race([timer, Promise.all([
+    tryFetch("fetch_get", canary + "/fetch", {credentials: "include"}),
+    tryFetch("fetch_api", "/api/contents?kfp_nb_canary=fetch_api",
+             {credentials: "include"}),
+    tryFetch("fetch_post", canary + "/fetch-post",
+             {method: "POST", body: "stolen", credentials: "include"})
+  ])]).then(report, report);
+})();
+"""
+
+
+def hostile_html(*, run_id: str) -> str:
+    """An HTML report whose script tries to reach out of its frame (case 24).
+
+    It writes what each attempt gave into ``<pre id="probe" data-done="1">`` as
+    JSON (``{"parent_document": "blocked: SecurityError", ...}``) so a browser
+    test can read the result; every request it makes goes to ``CANARY_PATH``
+    or carries ``kfp_nb_canary`` so the server side can tell it arrived.
+    """
+    script = _PROBE_SCRIPT % {"canary": CANARY_PATH, "flag": CANARY_GLOBAL}
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>hostile report</title></head>',
+        "<body><h1>Hostile report</h1>",
+        f"<p>Run <code>{html.escape(run_id)}</code></p>",
+        '<p id="status">static text</p>',
+        f'<img alt="one pixel" src="data:image/png;base64,{_DOT_PNG}">',
+        f'<form id="probe-form" method="post" action="{CANARY_PATH}/form" '
+        'target="_top"><input name="stolen" value="secret"></form>',
+        f'<a id="js-link" href="javascript:window.{CANARY_GLOBAL}=\'html-link\'">'
+        "javascript: link</a>",
+        '<pre id="probe">pending</pre>',
+        f"<script>{script}</script>",
+        "</body></html>",
+        "",
+    ])  # fmt: skip
+
+
+def unsafe_markdown(*, run_id: str) -> str:
+    """Markdown with raw HTML that must never run: script, handlers, js links."""
+    flag = CANARY_GLOBAL
+    return "\n".join([
+        "# Notes with unsafe markup",
+        "",
+        f"Run `{run_id}`.",
+        "",
+        "Plain **bold**, `code` and a [safe link](https://example.org/docs).",
+        "",
+        f"<script>window.{flag} = 'md-script';</script>",
+        "",
+        f'<img src="x" onerror="window.{flag} = \'md-onerror\'">',
+        "",
+        f"[a javascript: link](javascript:window.{flag}='md-link')",
+        "",
+        f"[mixed-case scheme](JaVaScRiPt:window.{flag}='md-link-case')",
+        "",
+        f'<a href="javascript:window.{flag}=\'md-raw-link\'">raw HTML link</a>',
+        "",
+        f'<svg onload="window.{flag} = \'md-svg\'"><circle r="4"/></svg>',
+        "",
+        f'<iframe src="{CANARY_PATH}/markdown-iframe"></iframe>',
+        "",
+        f'<form action="{CANARY_PATH}/markdown-form" method="post">'
+        '<button id="md-submit">send</button></form>',
+        "",
+        "| column | value |",
+        "|---|---|",
+        "| escaped | <b>not bold?</b> & 訓練 🚀 |",
+        "",
+    ])  # fmt: skip
+
+
+def unsafe_svg(*, run_id: str) -> bytes:
+    """An SVG picture carrying a script and an ``onload`` handler."""
+    flag = CANARY_GLOBAL
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="60" '
+        f"onload=\"window.{flag}='svg-onload'\">"
+        f"<script>window.{flag} = 'svg-script';</script>"
+        '<rect width="120" height="60" fill="#1f77b4"/>'
+        f'<text x="10" y="35" fill="#fff">SVG {html.escape(run_id[:8])}</text>'
+        "</svg>"
+    ).encode()
+
+
+def malformed_confusion_matrix(*, run_id: str, seed: int) -> dict[str, Any]:
+    """Three labels but two rows, the second one short (rows ≠ labels)."""
+    rng = _rng("malformed-cm", run_id, seed)
+    return {
+        "confusionMatrix": {
+            "annotationSpecs": [{"displayName": label} for label in CLASS_LABELS],
+            "rows": [
+                {"row": [rng.randint(20, 60), rng.randint(0, 9), rng.randint(0, 9)]},
+                {"row": [rng.randint(0, 9), rng.randint(20, 60)]},
+            ],
+        }
+    }
+
+
+def wrapped_classification_metrics(
+    *, run_id: str, task_name: str, params: Params, seed: int
+) -> dict[str, Any]:
+    """Classification metrics in the ML Metadata form: ``list``/``struct`` layers,
+    plus the launcher's ``display_name`` and ``store_session_info`` properties."""
+    plain = classification_metrics(
+        run_id=run_id, task_name=task_name, params=params, seed=seed
+    )
+    return {
+        "display_name": "wrapped_classification_metrics",
+        "store_session_info": json.dumps({"Provider": "minio", "Params": {}}),
+        "confusionMatrix": {"struct": plain["confusionMatrix"]},
+        "confidenceMetrics": {"list": plain["confidenceMetrics"]},
+    }
+
+
+def odd_metric_names(*, run_id: str, seed: int) -> dict[str, float]:
+    """Metric names with markup, quotes and non-ASCII text (case 38)."""
+    rng = _rng("odd-metrics", run_id, seed)
+    names = (
+        f'<img src=x onerror="window.{CANARY_GLOBAL}=\'metric\'">',
+        "訓練 accuracy 🚀",
+        'a & b "quoted" </td>',
+        "Évaluation — précision",
+    )
+    return {name: round(rng.uniform(0.5, 1.0), 4) for name in names}
+
+
+def weights_blob(*, run_id: str, seed: int) -> bytes:
+    """Opaque binary weights: a magic header then little-endian float32s."""
+    rng = _rng("weights", run_id, seed)
+    values = [rng.gauss(0.0, 1.0) for _ in range(256)]
+    return b"KFPW\x00\x01\x00\x00" + struct.pack(f"<{len(values)}f", *values)
+
+
+def run_log(*, run_id: str, seed: int) -> bytes:
+    """A plain-text log with markup-looking lines (must show as text)."""
+    rng = _rng("log", run_id, seed)
+    lines = [
+        f"{(_EPOCH_BASE + timedelta(seconds=7 * i)).isoformat()} step={i} "
+        f"loss={1.5 * math.exp(-i / 12) + rng.uniform(0, 0.05):.4f}"
+        for i in range(40)
+    ]
+    lines.insert(3, "WARNING <script>alert('log')</script> & 訓練 not markup")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _edge_case(
+    key: str, *, run_id: str, task_name: str, params: Params, seed: int
+) -> tuple[dict[str, Any], bytes | None] | None:
+    """``(metadata, bytes)`` of an edge-case output, or ``None`` for other keys."""
+    common = {"run_id": run_id, "task_name": task_name, "params": params,
+              "seed": seed}  # fmt: skip
+    if key == "hostile_html":
+        return {"mimeType": "text/html"}, hostile_html(run_id=run_id).encode()
+    if key == "unsafe_markdown":
+        text = unsafe_markdown(run_id=run_id)
+        return {"mimeType": "text/markdown"}, text.encode()
+    if key == "unsafe_svg":
+        return {"mimeType": "image/svg+xml"}, unsafe_svg(run_id=run_id)
+    if key == "malformed_confusion_matrix":
+        return malformed_confusion_matrix(run_id=run_id, seed=seed), None
+    if key == "wrapped_classification_metrics":
+        return wrapped_classification_metrics(**common), None
+    if key == "odd_metric_names":
+        return odd_metric_names(run_id=run_id, seed=seed), None
+    if key == "weights_blob":
+        return {"framework": "kfp-nb-demo"}, weights_blob(run_id=run_id, seed=seed)
+    if key == "run_log":
+        return {"mimeType": "text/plain"}, run_log(run_id=run_id, seed=seed)
+    if key == "big_table":
+        rows = _table_rows(run_id=run_id, task_name=task_name, key=key, seed=seed,
+                           count=BIG_TABLE_ROWS)  # fmt: skip
+        meta = {"rows": len(rows), "columns": list(TABLE_COLUMNS), "format": "csv"}
+        return meta, _csv(rows, header=TABLE_COLUMNS).encode()
+    return None
+
+
+#: Output keys with edge-case content, whichever pipeline writes them.
+EDGE_CASE_OUTPUTS: tuple[str, ...] = (
+    "hostile_html", "unsafe_markdown", "unsafe_svg", "malformed_confusion_matrix",
+    "wrapped_classification_metrics", "odd_metric_names", "weights_blob", "run_log",
+    "big_table",
+)  # fmt: skip
+#: Rows of ``big_table``: past a viewer's first page and its row cap.
+BIG_TABLE_ROWS = 2500
+
+
 # --- Packaging and dispatch --------------------------------------------------------
 
 
@@ -502,6 +765,8 @@ def artifact_content(
     """
     common = {"run_id": run_id, "task_name": task_name, "params": params,
               "seed": seed}
+    if output.key in EDGE_CASE_OUTPUTS:
+        return _edge_case(output.key, **common)  # type: ignore[return-value]
     kind = output.artifact_type
     if kind == "Metric":
         return metric_values(**common), None

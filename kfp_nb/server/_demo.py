@@ -1,5 +1,9 @@
 """Demo data: pipelines, experiments and ~90 runs in every run state.
 
+The "viewer-edge-cases" experiment holds two runs of the "Viewer edge cases"
+pipeline, named with markup and non-ASCII text, whose outputs are hostile or
+malformed (``_content.EDGE_CASE_OUTPUTS``).
+
 ``register_pipelines`` stores the demo pipeline specs under fixed ids on every
 start, so ``pipeline_version_reference`` works with or without ``--demo``.
 ``seed_demo`` is deterministic (fixed ids, a seeded RNG; only the anchor "now"
@@ -59,7 +63,23 @@ _EXPERIMENTS = (
      "nightly-validation", 22),
     ("legacy-dashboards", "v1-style visualizations (archived)", "V1 visualizations",
      "viz", 8),
+    ("viewer-edge-cases", "Hostile and malformed outputs <b>viewers</b> must survive",
+     "Viewer edge cases", "edge", 2),
 )  # fmt: skip
+
+#: Display names and descriptions that replace ``<stem>-<index>`` (case 38):
+#: markup that must show as text, non-ASCII and 4-byte UTF-8.
+_RUN_NAMES = {
+    ("viewer-edge-cases", 0): (
+        "<img src=x onerror=\"window.__kfpNbPwned='run-name'\"> 訓練 🚀 & "
+        "\"quoted\" </td><script>window.__kfpNbPwned='run-script'</script>",
+        "line1\nline2 <b>bold?</b>",
+    ),
+    ("viewer-edge-cases", 1): (
+        "Évaluation «ROC» — 評価 <b>bold?</b> & <i>more</i>",
+        "تقييم النموذج: right-to-left text & <script>not a script</script>",
+    ),
+}
 
 #: Where in each experiment's run list the special states go (index → kind).
 _SPECIAL = {
@@ -217,6 +237,8 @@ def _seed_run(
     name = f"{stem}-{index:03d}" if not recurring else (
         f"{stem}-{time.strftime('%Y-%m-%d', time.gmtime(created))}"
     )  # fmt: skip
+    description = f"{pipeline} run #{index}"
+    name, description = _RUN_NAMES.get((exp_name, index), (name, description))
     pipeline_id, version_id = _pipeline_ref(pipeline)
     inline = index % 7 == 3  # some runs carry their spec instead of a reference
     config = {"parameters": params, "pipeline_root": "minio://mlpipeline/v2/artifacts"}
@@ -228,7 +250,7 @@ def _seed_run(
         "conditions, state_history, recurring_run_id, pipeline_name, seed, schedule, "
         "next_event) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            run_id, exp_id, name, f"{pipeline} run #{index}", "AVAILABLE",
+            run_id, exp_id, name, description, "AVAILABLE",
             dumps(spec) if inline else None, "" if inline else pipeline_id,
             "" if inline else version_id, dumps(config), "pipeline-runner",
             created, created, "PENDING", "Pending", dumps(history), recurring,

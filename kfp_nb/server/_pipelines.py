@@ -44,6 +44,8 @@ ARTIFACT_TYPES: dict[str, str] = {
 }
 
 _FILE_SUFFIX = {"HTML": ".html", "Markdown": ".md", "Dataset": ".csv", "Model": ".json"}
+#: Output-key endings that pick a file type whatever the artifact type.
+_KEY_SUFFIX = (("_blob", ".bin"), ("_svg", ".svg"), ("_log", ".txt"))
 _IMAGE_WORDS = ("image", "plot", "chart", "figure", "heatmap", "png", "histogram")
 UI_METADATA_KEY = "mlpipeline-ui-metadata"
 
@@ -66,6 +68,10 @@ DURATION_HINTS: dict[str, float] = {
     "publish": 10.0,
     "generate-data": 20.0,
     "visualize": 40.0,
+    "hostile-report": 12.0,
+    "unsafe-notes": 10.0,
+    "odd-metrics": 15.0,
+    "raw-outputs": 20.0,
 }
 
 
@@ -338,6 +344,9 @@ def _file_name(key: str, artifact_type: str) -> str | None:
     """The file a task of this output type writes; ``None`` for metrics."""
     if artifact_type in ("Metric", "ClassificationMetric"):
         return None
+    for ending, suffix in _KEY_SUFFIX:
+        if key.endswith(ending):
+            return key + suffix
     if artifact_type in _FILE_SUFFIX:
         return key + _FILE_SUFFIX[artifact_type]
     if key == UI_METADATA_KEY:
@@ -601,6 +610,34 @@ def _legacy_pipeline() -> dict[str, Any]:
     return b.spec(tasks, description="Outputs read by the v1 output viewers.")
 
 
+def _edge_case_pipeline() -> dict[str, Any]:
+    """Outputs the viewers must show safely: hostile, malformed and odd content.
+
+    What each output holds is in ``_content.EDGE_CASE_OUTPUTS`` (by output key).
+    """
+    b = _SpecBuilder(
+        "viewer-edge-cases", display="Viewer edge cases",
+        params={"learning_rate": 0.01, "epochs": 10},
+    )
+    b.leaf("hostile-report", outputs={"hostile_html": "system.HTML"})
+    b.leaf("unsafe-notes", outputs={"unsafe_markdown": "system.Markdown",
+                                    "unsafe_svg": "system.Artifact"})
+    b.leaf("odd-metrics",
+           outputs={"malformed_confusion_matrix": "system.ClassificationMetrics",
+                    "wrapped_classification_metrics":
+                        "system.ClassificationMetrics",
+                    "odd_metric_names": "system.Metrics"})
+    b.leaf("raw-outputs", outputs={"weights_blob": "system.Model",
+                                   "run_log": "system.Artifact",
+                                   "big_table": "system.Dataset"})
+    order = ("hostile-report", "unsafe-notes", "odd-metrics", "raw-outputs")
+    tasks = {
+        name: _task(name, name, uses={}, after=order[i - 1:i])
+        for i, name in enumerate(order)
+    }
+    return b.spec(tasks, description="Hostile, malformed and odd outputs.")
+
+
 #: Pipeline display name → compiled spec (bare IR, camelCase).
 DEMO_PIPELINES: dict[str, dict[str, Any]] = {
     pipeline_name(spec): spec
@@ -609,5 +646,6 @@ DEMO_PIPELINES: dict[str, dict[str, Any]] = {
         _sweep_pipeline(),
         _validation_pipeline(),
         _legacy_pipeline(),
+        _edge_case_pipeline(),
     )
 }

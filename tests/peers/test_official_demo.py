@@ -160,6 +160,12 @@ def _check_file(kind: str, key: str, name: str, data: bytes) -> None:
         assert outputs and {o["type"] for o in outputs} <= UI_KINDS
     elif name.endswith(".png"):
         assert data.startswith(PNG)
+    elif name.endswith(".svg"):
+        assert data.startswith(b"<svg")
+    elif name.endswith(".txt"):
+        assert data.decode("utf-8").strip()
+    elif name.endswith(".bin"):
+        assert data and not data.isascii()  # opaque bytes, the binary viewer's
     else:
         json.loads(data)
 
