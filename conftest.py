@@ -32,3 +32,13 @@ def pytest_sessionstart(session):  # noqa: ARG001 - pytest hook signature
 def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook
     if _server is not None:
         _server.stop()
+
+
+def pytest_collection_modifyitems(session, config, items):  # noqa: ARG001 - hook
+    # Playwright's sync API keeps an asyncio loop running in the main thread for
+    # the rest of the session once a browser test has started it, which breaks
+    # every later `asyncio.run`. Browser tests therefore run last.
+    browser = [i for i in items if "/tests/browser/" in str(i.path)]
+    if browser:
+        rest = [i for i in items if "/tests/browser/" not in str(i.path)]
+        items[:] = rest + browser
