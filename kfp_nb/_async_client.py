@@ -45,6 +45,8 @@ from ._models import (
 if TYPE_CHECKING:
     import pandas
 
+    from ._artifact import Artifact
+
 __all__ = ["AsyncClient"]
 
 
@@ -484,6 +486,52 @@ class AsyncClient(_BaseClient):
             body = self._object(call, await self._request(call))
             rows = self._fallback_tasks(body, run_id)
         return _frames.tasks_frame(rows)
+
+    # Artifacts --------------------------------------------------------------
+
+    async def _run_task_dicts(self, run_id: str) -> list[dict[str, Any]]:
+        pages = self._task_pages(
+            run_id=run_id, parent_id=None, filter=None, order_by=None,
+            page_size=200, max_pages=_MAX_PAGES,
+        )  # fmt: skip
+        try:
+            return await _acollect(
+                pages, None, _Progress(False, limit=None, desc="tasks")
+            )
+        except (_errors.NotFound, _errors.Unimplemented):
+            call = self._get_run_call(run_id, view="FULL", experiment_id=None)
+            body = self._object(call, await self._request(call))
+            return self._fallback_tasks(body, run_id)
+
+    async def artifacts(self, run_id: str) -> pandas.DataFrame:
+        """Every output artifact of the run's tasks (see ``Client.artifacts``)."""
+        from . import _artifact
+
+        self._artifact_args(run_id, "-", "-")
+        return _artifact.artifacts_frame(await self._run_task_dicts(run_id), run_id)
+
+    async def artifact(self, run_id: str, task_id: str, name: str) -> Artifact:
+        """One output as an ``Artifact``; its file is read now (``data`` cannot
+        await later). A failed read is raised by ``data`` and shown by the viewer.
+        """
+        from . import _artifact, _viewspec
+
+        self._artifact_args(run_id, task_id, name)
+        tasks = await self._run_task_dicts(run_id)
+        task, key, rows = _artifact.find_artifact(tasks, run_id, task_id, name)
+        art = _artifact.Artifact._from_rows(
+            self, run_id, task, key, rows, name=name, loader=lambda: None
+        )
+        if art.has_file:
+            call = self._read_artifact_call(run_id, _artifact.node_id(task), key)
+            cap = _viewspec.options.fetch_max_bytes
+            try:
+                art._scan = self._artifact_scan(
+                    call, await self._request(call), key, cap
+                )
+            except _errors.KFPError as exc:
+                art._load_error = exc
+        return art
 
 
 async def _acollect(

@@ -650,6 +650,23 @@ class _BaseClient:
         where = f"{call.endpoint}: artifact {name!r} of run {call.run_id!r}"
         return _artifacts.payload_bytes(data, max_bytes=max_bytes, where=where)
 
+    def _artifact_scan(
+        self, call: _Call, body: Any, name: str, max_bytes: int
+    ) -> _artifacts.PayloadScan:
+        """Like ``_artifact_bytes`` but lenient: unsafe members are listed, not fatal."""
+        data = self._object(call, body).get("data") or ""
+        where = f"{call.endpoint}: artifact {name!r} of run {call.run_id!r}"
+        return _artifacts.scan_payload(data, max_bytes=max_bytes, where=where)
+
+    @staticmethod
+    def _artifact_args(run_id: Any, task_id: Any, name: Any) -> None:
+        for value, argument in (
+            (run_id, "run_id"),
+            (task_id, "task_id"),
+            (name, "name"),
+        ):
+            _require_id(value, argument)
+
     def _cached_names(self, namespace: str | None) -> dict[str, str] | None:
         hit = self._names.get(namespace)
         if hit and time.monotonic() - hit[0] < _NAMES_TTL:

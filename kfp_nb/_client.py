@@ -49,6 +49,8 @@ from ._models import (
 if TYPE_CHECKING:
     import pandas
 
+    from ._artifact import Artifact
+
 __all__ = ["Client"]
 
 
@@ -558,6 +560,59 @@ class Client(_BaseClient):
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             rows = self._fallback_tasks(self._object(call, self._request(call)), run_id)
         return _frames.tasks_frame(rows)
+
+    # Artifacts --------------------------------------------------------------
+
+    def _run_task_dicts(self, run_id: str) -> list[dict[str, Any]]:
+        """Every task of a run as wire JSON (tasks API, else the run's own)."""
+        pages = self._task_pages(
+            run_id=run_id, parent_id=None, filter=None, order_by=None,
+            page_size=200, max_pages=_MAX_PAGES,
+        )  # fmt: skip
+        try:
+            return _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
+        except (_errors.NotFound, _errors.Unimplemented):
+            call = self._get_run_call(run_id, view="FULL", experiment_id=None)
+            return self._fallback_tasks(self._object(call, self._request(call)), run_id)
+
+    def _read_artifact_scan(
+        self, run_id: str, node_id: str, name: str, *, max_bytes: int
+    ) -> _artifacts.PayloadScan:
+        call = self._read_artifact_call(run_id, node_id, name)
+        return self._artifact_scan(call, self._request(call), name, max_bytes)
+
+    def artifacts(self, run_id: str) -> pandas.DataFrame:
+        """Every output artifact of the run's tasks, one row each.
+
+        Columns: task_id, task_name, output_key, name, type, uri, number_value,
+        metadata (a dict, ML Metadata wrappers removed), artifact_id, run_id.
+        """
+        from . import _artifact
+
+        self._artifact_args(run_id, "-", "-")
+        return _artifact.artifacts_frame(self._run_task_dicts(run_id), run_id)
+
+    def artifact(self, run_id: str, task_id: str, name: str) -> Artifact:
+        """One output of a task as an :class:`~kfp_nb.Artifact` (file read lazily).
+
+        ``task_id`` may also be a unique task name; ``name`` an output key (all
+        of a Metric output's metrics) or an artifact name — see
+        :mod:`kfp_nb._artifact`.
+        """
+        from . import _artifact, _viewspec
+
+        self._artifact_args(run_id, task_id, name)
+        tasks = self._run_task_dicts(run_id)
+        task, key, rows = _artifact.find_artifact(tasks, run_id, task_id, name)
+        node = _artifact.node_id(task)
+
+        def load() -> _artifacts.PayloadScan:
+            cap = _viewspec.options.fetch_max_bytes
+            return self._read_artifact_scan(run_id, node, key, max_bytes=cap)
+
+        return _artifact.Artifact._from_rows(
+            self, run_id, task, key, rows, name=name, loader=load
+        )
 
 
 def _collect(

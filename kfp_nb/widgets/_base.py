@@ -77,10 +77,14 @@ class Panel(anywidget.AnyWidget):
     #: request kind → (method name, reply kind, run off the kernel's thread).
     _REQUESTS: ClassVar[dict[str, tuple[str, str, bool]]] = {
         "run_detail": ("_request_run_detail", "run_detail", True),
+        "open_artifact": ("_request_open_artifact", "open_artifact", True),
+        "download": ("_request_download", "download", True),
     }
+    #: False for panels that can show data they already hold (ArtifactViewer).
+    _needs_client: ClassVar[bool] = True
 
     def __init__(self, client: Any, **traits: Any) -> None:
-        if not isinstance(client, Client):
+        if self._needs_client and not isinstance(client, Client):
             raise TypeError(
                 f"{type(self).__name__} needs a kfp_nb.Client (the panels make "
                 "their own HTTP calls from the kernel, on threads, so not an "
@@ -163,6 +167,22 @@ class Panel(anywidget.AnyWidget):
 
     def _got_detail(self, run: dict, tasks: list[dict]) -> None:
         """Hook: a run's detail was read."""
+
+    def _request_open_artifact(self, content: dict) -> None:
+        """A task output opened from the detail pane: its view spec (+ image)."""
+        from . import _viewer
+
+        artifact = _viewer.requested_artifact(self, content)
+        spec, image = _viewer.payload(artifact)
+        reply = {"id": content.get("id"), "kind": "open_artifact", "ok": True,
+                 "spec": spec}  # fmt: skip
+        self._push(reply, [image] if image else None)
+
+    def _request_download(self, content: dict) -> None:
+        """The full bytes of an artifact opened in this panel (capped)."""
+        from . import _viewer
+
+        _viewer.send_download(self, _viewer.requested_artifact(self, content), content)
 
     # Life cycle -----------------------------------------------------------
 
