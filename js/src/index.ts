@@ -3,12 +3,14 @@ import type { AnyModel, RenderProps } from "@anywidget/types";
 import "./styles.css";
 import { renderRunTable } from "./run_table/index";
 import { renderRunView } from "./run_view/index";
+import { renderArtifactViewer } from "./viewers/index";
 
 type Render = (props: RenderProps) => void | (() => void);
 
 const PANELS: Record<string, Render> = {
   run_table: renderRunTable,
   run_view: renderRunView,
+  artifact_viewer: renderArtifactViewer,
 };
 
 function render(props: RenderProps): void | (() => void) {
