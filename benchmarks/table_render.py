@@ -136,7 +136,9 @@ def _state(frame: Any) -> dict[str, Any]:
 
 
 def _measure(browser: Any, arrow: bytes, state: dict[str, Any], repeat: int) -> list:
-    static = ROOT / "kfp_nb" / "static"
+    import kfp_nb
+
+    static = Path(kfp_nb.__file__).resolve().parent / "static"
     files = {
         "/": ("text/html", _PAGE.encode()),
         "/widget.js": ("text/javascript", (static / "widget.js").read_bytes()),

@@ -31,11 +31,13 @@ from urllib.parse import parse_qsl, urlparse
 
 import comm as comm_pkg
 
+import kfp_nb
+
 __all__ = ["Harness", "Panel"]
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parents[2] / "kfp_nb" / "static"
+STATIC = Path(kfp_nb.__file__).resolve().parent / "static"  # the bundle under test
 PAGE_JS = Path(__file__).with_name("fake_model.js")
 _CLOSED = object()
 

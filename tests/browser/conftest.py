@@ -1,5 +1,5 @@
-"""Browser fixtures: Debian Chromium through pytest-playwright, the panel harness,
-embedded servers with demo or bulk data.
+"""Browser fixtures: Debian Chromium driven by Playwright (sync API), the panel
+harness, embedded servers with demo or bulk data.
 
 The browser tests fail when Chromium is missing (``make browser`` installs it);
 set ``KFP_NB_SKIP_BROWSER=1`` to skip them instead.
@@ -8,12 +8,14 @@ set ``KFP_NB_SKIP_BROWSER=1`` to skip them instead.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from kfp_nb.server import launch
 
@@ -32,6 +34,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+#: Fixed zone and locale: the panels show times in the browser's zone by default.
+CONTEXT = {
+    "viewport": {"width": 1280, "height": 900},
+    "timezone_id": "UTC",
+    "locale": "en-US",
+}
 
 
 def _chromium_or_fail() -> str:
@@ -47,25 +55,42 @@ def _chromium_or_fail() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    # A non-persistent launch gets a fresh, throw-away user-data-dir every time.
-    return {
-        **browser_type_launch_args,
-        "executable_path": _chromium_or_fail(),
-        "args": CHROMIUM_ARGS,
-    }
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium with a fresh, throw-away profile.
+
+    Package-scoped on purpose: a live sync Playwright keeps an asyncio loop running
+    on this thread, which breaks ``asyncio.run`` in every later test of the
+    session; it stops when the browser tests end.
+    """
+    executable = _chromium_or_fail()
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict) -> dict:
-    # Fixed zone and locale: the panels show times in the browser's zone by default.
-    return {
-        **browser_context_args,
-        "viewport": {"width": 1280, "height": 900},
-        "timezone_id": "UTC",
-        "locale": "en-US",
-    }
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a context of its own; a screenshot is kept when the test fails."""
+    context = browser.new_context(**CONTEXT)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        folder = ARTIFACTS / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call":
+        item.report_call = report  # read by the page fixture's teardown
+    return report
 
 
 @pytest.fixture(scope="session")

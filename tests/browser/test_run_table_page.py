@@ -80,33 +80,50 @@ def test_table_renders_every_active_run(
     expect_no_page_errors(errors)
 
 
+#: The table compares text as people read it ("Évaluation" next to "evaluation",
+#: "run-9" before "run-10"): expected orders use the same collator, in the page.
+_COLLATOR = 'new Intl.Collator("en", { numeric: true, sensitivity: "base" })'
+
+
+def _collated(page: Page, names: list[str]) -> list[str]:
+    return page.evaluate(f"names => names.slice().sort({_COLLATOR}.compare)", names)
+
+
+def _same_text(page: Page, a: list[str], b: list[str]) -> bool:
+    return page.evaluate(
+        f"""([a, b]) => {{ const c = {_COLLATOR};
+            return a.length === b.length && a.every((x, i) => c.compare(x, b[i]) === 0);
+        }}""",
+        [a, b],
+    )
+
+
 def test_sort_by_header_then_reverse(
     page: Page, harness: Harness, read_client: Client
 ) -> None:
     panel = show_table(harness, read_client)
     errors = open_panel(page, panel)
     wait_loaded(panel)
-    names = sorted(read_client.runs(progress=False).display_name)
+    ascending = _collated(page, list(read_client.runs(progress=False).display_name))
     expect(page.get_by_test_id("run-row").first).to_be_visible()
     before = shown_names(page)
 
-    def top_rows_are(order: list[str]) -> list[str] | None:
+    def top_rows_follow(desc: bool) -> bool:
         drawn = shown_names(page)
-        return drawn if drawn and drawn == order[: len(drawn)] else None
+        full = ascending[::-1] if desc else ascending
+        return bool(drawn) and _same_text(page, drawn, full[: len(drawn)])
 
     page.get_by_test_id("col-display_name").click()
     wait_for(lambda: shown_names(page) != before, what="a new order")
     # The page redraws before its sort trait reaches the kernel: wait for both.
     sort = wait_for(lambda: (v := panel.get("sort"))["key"] == "display_name" and v,
                     what="the sort trait in the kernel")  # fmt: skip
-    ascending = not sort["desc"]
-    first = names if ascending else names[::-1]
-    wait_for(lambda: top_rows_are(first), what="rows sorted by name")
+    wait_for(lambda: top_rows_follow(sort["desc"]), what="rows sorted by name")
 
     page.get_by_test_id("col-display_name").click()
-    wait_for(lambda: top_rows_are(first[::-1]), what="the order reversed")
-    wait_for(lambda: panel.get("sort") == {"key": "display_name", "desc": ascending},
-             what="the reversed sort in the kernel")  # fmt: skip
+    wait_for(lambda: top_rows_follow(not sort["desc"]), what="the order reversed")
+    reversed_sort = {"key": "display_name", "desc": not sort["desc"]}
+    wait_for(lambda: panel.get("sort") == reversed_sort, what="the kernel's sort")
     expect_no_page_errors(errors)
 
 
