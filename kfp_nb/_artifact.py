@@ -485,6 +485,13 @@ class Artifact:
             ]
         assert scan is not None
         notes = [f"skipped archive member {n!r}: {why}" for n, why in scan.refused]
+        too_big = [why for _, why in scan.refused if "over max_bytes" in why]
+        if not scan.files and too_big:
+            size = int(too_big[0].split(" ", 1)[0])
+            return [vs.Part(vs.too_large_spec(
+                info, size=size, cap=caps.fetch_max_bytes,
+                cap_name="fetch_max_bytes", sniffed="unknown",
+            ))]  # fmt: skip
         if not scan.files:
             return [
                 vs.Part(

@@ -314,11 +314,14 @@ def _base(
 
 
 def where(info: Mapping[str, Any]) -> str:
-    """``artifact 'x' of task 'y' in run 'z'``."""
+    """``artifact 'x' of task 'y' in run 'z'`` (the parts that are known)."""
+    text = f"artifact {info.get('name')!r}"
     task = info.get("task_name") or info.get("task_id")
-    return (
-        f"artifact {info.get('name')!r} of task {task!r} in run {info.get('run_id')!r}"
-    )
+    if task:
+        text += f" of task {task!r}"
+    if info.get("run_id"):
+        text += f" in run {info.get('run_id')!r}"
+    return text
 
 
 def error_spec(
@@ -654,7 +657,7 @@ def content_parts(
     mime, suffix, sniffed = _mime(metadata), _suffix(info), sniff(data)
     fmt = str(metadata.get("format") or "").lower()
     try:
-        if is_ui_metadata(info) and sniffed == "json":
+        if is_ui_metadata(info) and sniffed not in IMAGE_MIME:
             return ui_metadata_parts(info, data, caps=caps)
         if kind == "HTML" or mime == "text/html" or suffix in ("html", "htm"):
             return [Part(html_spec(info, data, caps=caps))]
