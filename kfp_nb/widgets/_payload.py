@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import _states
 
@@ -57,12 +58,12 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     arrays["storage_state"] = _dictionary(
         _get(frame, "storage_state"), "STORAGE_STATE_UNSPECIFIED"
     )
-    arrays["experiment_name"] = _utf8(_get(frame, "experiment_name"))
+    arrays["experiment_name"] = _text(_get(frame, "experiment_name"))
     arrays["pipeline"] = _pipeline(_get(frame, "pipeline_id"), size)
     for name in _TIMES:
         arrays[name] = _epoch_ms(_get(frame, name), size)
     arrays["duration"] = _duration_ms(_get(frame, "duration"), size)
-    arrays["error"] = _utf8(_get(frame, "error"))
+    arrays["error"] = _text(_get(frame, "error"))
     for name in sorted(c for c in frame.columns if str(c).startswith(PARAM_PREFIX)):
         arrays[name] = _param(frame[name])
     for name, array in arrays.items():
@@ -82,6 +83,28 @@ def _utf8(series: pd.Series | None) -> pa.Array | None:
     return pa.array(values, type=pa.utf8(), from_pandas=True)
 
 
+def _text(series: pd.Series | None) -> pa.Array | None:
+    """Text, dictionary-encoded when values repeat (experiments, pipelines, errors).
+
+    Repeated names dominate a runs listing; sending each once keeps the payload
+    far below the JSON a per-row encoding would need.
+    """
+    if series is None:
+        return None
+    array = _utf8(series)
+    if len(array) and array.null_count < len(array):
+        if pc.count_distinct(array).as_py() * 2 <= len(array):
+            return _narrow(array.dictionary_encode())
+    return array
+
+
+def _narrow(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """Smallest index type that fits: most listings have a handful of values."""
+    size = len(array.dictionary)
+    kind = pa.int8() if size <= 127 else pa.int16() if size <= 32767 else pa.int32()
+    return pa.DictionaryArray.from_arrays(array.indices.cast(kind), array.dictionary)
+
+
 def _dictionary(series: pd.Series | None, missing: str) -> pa.Array | None:
     if series is None:
         return None
@@ -91,14 +114,16 @@ def _dictionary(series: pd.Series | None, missing: str) -> pa.Array | None:
     categories = [str(c) for c in series.cat.categories]
     mask = codes < 0
     indices = pa.array(codes, type=pa.int32(), mask=mask if mask.any() else None)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.utf8()))
+    return _narrow(
+        pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.utf8()))
+    )
 
 
 def _pipeline(series: pd.Series | None, size: int) -> pa.Array:
     if series is None:
         return pa.array(np.full(size, _NO_PIPELINE, dtype=object), type=pa.utf8())
     values = series.astype("string").fillna(_NO_PIPELINE)
-    return pa.array(values.to_numpy(dtype=object), type=pa.utf8())
+    return _text(values)
 
 
 def _epoch_ms(series: pd.Series | None, size: int) -> pa.Array:
@@ -127,7 +152,7 @@ def _param(series: pd.Series) -> pa.Array:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return pa.array(values, type=pa.float64(), mask=mask)
     if kind in ("string", "empty"):
-        return _utf8(series)
+        return _text(series)
     texts = [None if m else _json(v) for v, m in zip(series.tolist(), mask)]
     return pa.array(texts, type=pa.utf8())
 

@@ -69,7 +69,11 @@ def test_payload_decodes_to_the_frame_rows_with_protocol_types():
     for name in ("created_at", "finished_at", "duration", "param.lr", "param.epochs"):
         assert schema.field(name).type == pa.float64(), name
     assert schema.field("param.flag").type == pa.bool_()
-    assert schema.field("param.tag").type == pa.utf8()
+    tag = schema.field("param.tag").type
+    assert tag == pa.utf8() or (
+        pa.types.is_dictionary(tag) and tag.value_type == pa.utf8()
+    )
+
 
     rows = table.to_pylist()
     assert [r["run_id"] for r in rows] == ["r1", "r2", "r3"]
@@ -159,7 +163,7 @@ def test_100k_rows_encode_whole():
     table = decode(_payload.encode_rows(frame))
     assert table.num_rows == n
     assert table.column("run_id")[n - 1].as_py() == f"run-{n - 1}"
-    assert table.column("state").type.index_type == pa.int32()
+    assert table.column("state").type.index_type == pa.int8()  # nine states fit in a byte
     assert np.allclose(table.column("duration").to_numpy(), 600_000)
 
 
@@ -178,3 +182,20 @@ def test_merge_rows_replaces_in_place_and_appends_new_runs():
     assert merged["state"].astype(str).tolist()[1] == "BRAND_NEW"
     dropped = _payload.drop_rows(merged, ["r1", "r9"])
     assert dropped["run_id"].tolist() == ["r2", "r3"]
+
+
+def test_repeated_text_is_sent_once():
+    runs = [
+        {"run_id": f"r{i}", "experiment_id": "e1", "state": "SUCCEEDED",
+         "created_at": "2024-05-01T00:00:00Z", "display_name": f"run {i}",
+         "pipeline_version_reference": {"pipeline_id": "p-long-identifier"},
+         "runtime_config": {"parameters": {"optimizer": "adam" if i % 2 else "sgd"}}}
+        for i in range(200)
+    ]  # fmt: skip
+    frame = runs_frame(runs, experiment_names={"e1": "a long experiment name"})
+    table = decode(_payload.encode_rows(frame))
+    for name in ("experiment_name", "pipeline", "param.optimizer"):
+        kind = table.schema.field(name).type
+        assert pa.types.is_dictionary(kind) and kind.index_type == pa.int8(), name
+    assert table.column("pipeline").to_pylist() == ["p-long-identifier"] * 200
+    assert table.schema.field("display_name").type == pa.utf8()  # all distinct
