@@ -74,7 +74,8 @@ def decode_base64(data: str | bytes, *, max_bytes: int, where: str) -> bytes:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as exc:
         try:  # some proxies re-encode with the URL-safe alphabet
-            return base64.urlsafe_b64decode(data)
+            # validate=True: a lenient decode turns garbage such as "%%%" into b"".
+            return base64.b64decode(data, altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise ArtifactError(
                 f"{where}: the 'data' field is not valid base64 ({exc}); "
