@@ -388,6 +388,10 @@ def _validate_predicates(preds: list[dict[str, Any]]) -> None:
             )
 
 
+#: SQLite's default SQLITE_MAX_LIKE_PATTERN_LENGTH is 50,000 bytes, with two '%'.
+_LIKE_MAX = 40_000
+
+
 def _predicate_sql(kind: Listable, p: dict[str, Any]) -> tuple[str, list[Any]]:
     key = p["key"]
     if key not in kind.fields:
@@ -402,6 +406,13 @@ def _predicate_sql(kind: Listable, p: dict[str, Any]) -> tuple[str, list[Any]]:
         marks = ",".join("?" for _ in p["value"])
         return f"{column} IN ({marks})", list(p["value"])
     if p["op"] == 9:
+        if len(p["value"]) > _LIKE_MAX:
+            # SQLite refuses longer LIKE patterns (an error, not a match).
+            raise invalid(
+                f"IS_SUBSTRING value on {key!r} is {len(p['value']):,} characters; "
+                f"this server accepts at most {_LIKE_MAX:,}",
+                context="Failed to list",
+            )
         # '%' and '_' stay wildcards, as on the real server.
         return f"{column} LIKE ?", [f"%{p['value']}%"]
     return f"{column} {_SQL_OPS[p['op']]} ?", [p["value"]]

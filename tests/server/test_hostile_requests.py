@@ -367,3 +367,12 @@ def test_hostile_paths_and_methods_answer_json(api, method, path):
         assert resp.status_code == 501 and resp.json()["code"] == 12
     else:
         assert body["code"] in (3, 5)
+
+
+def test_substring_longer_than_sqlite_allows_is_a_400(api):
+    long_text = json.dumps(
+        {"predicates": [{"key": "display_name", "operation": "IS_SUBSTRING",
+                         "string_value": "x" * 60_000}]}
+    )  # fmt: skip
+    err = _assert_rejected(api.get("/runs", params={"filter": long_text}), "long")
+    assert err["code"] == 3 and "at most" in err["details"][0]["message"]
