@@ -10,7 +10,7 @@ LAB_PORT ?= 8888
 BUNDLE := kfp_nb/static/widget.js
 JS_SOURCES := $(shell find js/src -type f 2>/dev/null) js/package-lock.json js/build.mjs
 
-.PHONY: setup demo serve test test-js browser clean
+.PHONY: setup demo serve test test-js browser bench clean
 
 setup: $(STAMP) $(BUNDLE)
 
@@ -49,6 +49,10 @@ test-js: $(BUNDLE)
 
 test: setup browser test-js
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax --nbval-current-env
+
+# Benchmarks print tables of medians and ratios; not part of `make test`.
+bench: setup browser
+	$(BIN)/python benchmarks/table_render.py
 
 clean:
 	rm -rf $(VENV) .demo build dist *.egg-info js/node_modules kfp_nb/static tests/artifacts
