@@ -58,7 +58,13 @@ describe("renderViewSpec", () => {
     const s = spec("text", {
       text: "hi",
       title: `<b>${hostile}</b>`,
-      artifact: { run_id: "<i>r</i>", task_id: "t&amp;", name: hostile, type: "T", uri: "u" },
+      artifact: {
+        run_id: "<i>r</i>",
+        task_id: "t&amp;",
+        name: hostile,
+        type: "T",
+        uri: "u",
+      },
     });
     const { el } = show(s);
     expect(q(el, "viewer-title")?.textContent).toBe(`<b>${hostile}</b>`);
@@ -72,19 +78,25 @@ describe("renderViewSpec", () => {
   it("shows a message for an unknown kind and for a spec that is not an object", () => {
     for (const bad of [spec("hologram"), null, "text", [1, 2], 42]) {
       const { el } = show(bad);
-      expect(q(el, "viewer-invalid")?.textContent).toMatch(/unknown view kind|not an object/);
+      expect(q(el, "viewer-invalid")?.textContent).toMatch(
+        /unknown view kind|not an object/,
+      );
     }
   });
 
   it("does not treat inherited names as kinds", () => {
     const { el } = show(spec("toString"));
-    expect(q(el, "viewer-invalid")?.textContent).toContain('unknown view kind "toString"');
+    expect(q(el, "viewer-invalid")?.textContent).toContain(
+      'unknown view kind "toString"',
+    );
   });
 
   it("shows the error kind as a banner with the message", () => {
     const { el } = show(spec("error", { message: "task <x> wrote no file" }));
     const root = q(el, "viewer-error");
-    expect(root?.querySelector('[role="alert"]')?.textContent).toBe("task <x> wrote no file");
+    expect(root?.querySelector('[role="alert"]')?.textContent).toBe(
+      "task <x> wrote no file",
+    );
   });
 
   it("replaces the container's content and removes it on cleanup", () => {

@@ -23,12 +23,26 @@ describe("confusion matrix viewer", () => {
     const { el } = show(good());
     const cells = qa(el, "cm-cell");
     expect(cells).toHaveLength(9);
-    expect(cells.map((c) => c.textContent)).toEqual(["50", "2", "0", "3", "40", "7", "0", "1", "30"]);
+    expect(cells.map((c) => c.textContent)).toEqual([
+      "50",
+      "2",
+      "0",
+      "3",
+      "40",
+      "7",
+      "0",
+      "1",
+      "30",
+    ]);
     expect(q(el, "cm-y-axis")?.textContent).toBe("True label");
     expect(q(el, "cm-x-axis")?.textContent).toBe("Predicted label");
-    const colLabels = Array.from(el.querySelectorAll("thead th.kfp-cm-label")).map((t) => t.textContent);
+    const colLabels = Array.from(el.querySelectorAll("thead th.kfp-cm-label")).map(
+      (t) => t.textContent,
+    );
     expect(colLabels).toEqual(["cat", "dog", "<b>bird</b>"]);
-    const rowLabels = Array.from(el.querySelectorAll("tbody th.kfp-cm-label")).map((t) => t.textContent);
+    const rowLabels = Array.from(el.querySelectorAll("tbody th.kfp-cm-label")).map(
+      (t) => t.textContent,
+    );
     expect(rowLabels).toEqual(["cat", "dog", "<b>bird</b>"]);
     expect(el.querySelector("b")).toBeNull();
   });
@@ -36,23 +50,31 @@ describe("confusion matrix viewer", () => {
   it("scales the colour with the count and says what each cell is", () => {
     const { el } = show(good());
     const cell = (r: number, c: number) =>
-      el.querySelector<HTMLElement>(`[data-testid="cm-cell"][data-row="${r}"][data-col="${c}"]`)!;
+      el.querySelector<HTMLElement>(
+        `[data-testid="cm-cell"][data-row="${r}"][data-col="${c}"]`,
+      )!;
     expect(cell(0, 0).dataset.level).toBe("1.000");
     expect(cell(0, 2).dataset.level).toBe("0.000");
     expect(cell(1, 2).dataset.level).toBe((7 / 50).toFixed(3));
     expect(cell(0, 0).classList.contains("kfp-cm-strong")).toBe(true);
-    expect(cell(1, 2).title).toBe("True dog, predicted <b>bird</b>: 7 (14% of true dog)");
+    expect(cell(1, 2).title).toBe(
+      "True dog, predicted <b>bird</b>: 7 (14% of true dog)",
+    );
   });
 
   it("highlights the hovered cell's row and column and clears on leave", () => {
     const { el } = show(good());
-    const target = el.querySelector('[data-testid="cm-cell"][data-row="1"][data-col="2"]')!;
+    const target = el.querySelector(
+      '[data-testid="cm-cell"][data-row="1"][data-col="2"]',
+    )!;
     hover(target);
     const lit = qa(el, "cm-cell").filter((c) => c.classList.contains("kfp-cm-lit"));
     const coords = lit.map((c) => `${c.dataset.row},${c.dataset.col}`).sort();
     expect(coords).toEqual(["0,2", "1,0", "1,1", "1,2", "2,2"]);
     expect(target.classList.contains("kfp-cm-focus")).toBe(true);
-    const labels = Array.from(el.querySelectorAll(".kfp-cm-label.kfp-cm-lit")).map((t) => t.textContent);
+    const labels = Array.from(el.querySelectorAll(".kfp-cm-label.kfp-cm-lit")).map(
+      (t) => t.textContent,
+    );
     expect(labels.sort()).toEqual(["<b>bird</b>", "dog"]);
 
     hover(el.querySelector('[data-testid="cm-cell"][data-row="0"][data-col="0"]')!);
@@ -64,7 +86,10 @@ describe("confusion matrix viewer", () => {
   it("rejects shapes that do not match the labels, with the reason", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ labels: ["a", "b"], matrix: [[1, 2]] }, /2 labels but 1 matrix rows/],
-      [{ labels: ["a", "b"], matrix: [[1, 2], [3]] }, /row 2 \(b\) has 1 cells, expected 2/],
+      [
+        { labels: ["a", "b"], matrix: [[1, 2], [3]] },
+        /row 2 \(b\) has 1 cells, expected 2/,
+      ],
       [{ labels: ["a", "b"], matrix: [[1, 2], "x"] }, /row 2 \(b\) has not a list/],
       [{ labels: ["a"], matrix: [[-1]] }, /not a count/],
       [{ labels: ["a"], matrix: [["3"]] }, /not a count/],
@@ -95,7 +120,20 @@ describe("confusion matrix viewer", () => {
   });
 
   it("draws an all-zero matrix without dividing by zero", () => {
-    const { el } = show(spec("confusion_matrix", { labels: ["a", "b"], matrix: [[0, 0], [0, 0]] }));
-    expect(qa(el, "cm-cell").map((c) => c.dataset.level)).toEqual(["0.000", "0.000", "0.000", "0.000"]);
+    const { el } = show(
+      spec("confusion_matrix", {
+        labels: ["a", "b"],
+        matrix: [
+          [0, 0],
+          [0, 0],
+        ],
+      }),
+    );
+    expect(qa(el, "cm-cell").map((c) => c.dataset.level)).toEqual([
+      "0.000",
+      "0.000",
+      "0.000",
+      "0.000",
+    ]);
   });
 });

@@ -12,7 +12,10 @@ export const ARTIFACT = {
 };
 
 /** A spec of `kind` with the common fields filled in. */
-export function spec(kind: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+export function spec(
+  kind: string,
+  fields: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     kind,
     title: `A ${kind}`,
@@ -31,7 +34,10 @@ export const qa = (el: ParentNode, id: string): HTMLElement[] =>
 const hosts: { el: HTMLElement; stop: () => void }[] = [];
 
 /** Render `s` into a fresh connected host; `cleanupAll` removes every host. */
-export function show(s: unknown, opts: ViewOptions = {}): { el: HTMLElement; stop: () => void } {
+export function show(
+  s: unknown,
+  opts: ViewOptions = {},
+): { el: HTMLElement; stop: () => void } {
   const el = document.createElement("div");
   document.body.appendChild(el);
   const stop = renderViewSpec(el, s, opts);
@@ -54,7 +60,9 @@ export class ViewerModel implements AnyModel {
   readonly sent: Record<string, unknown>[] = [];
   private readonly traits = new Map<string, unknown>();
   private readonly listeners = new Map<string, Set<Listener>>();
-  widget_manager = { get_model: () => Promise.reject(new Error("no manager")) } as never;
+  widget_manager = {
+    get_model: () => Promise.reject(new Error("no manager")),
+  } as never;
 
   constructor(traits: Record<string, unknown>) {
     for (const [k, v] of Object.entries(traits)) this.traits.set(k, v);
@@ -91,7 +99,8 @@ export class ViewerModel implements AnyModel {
 
   /** Deliver a custom message (with buffers) from the kernel. */
   receive(msg: Record<string, unknown>, buffers: DataView[] = []): void {
-    for (const fn of Array.from(this.listeners.get("msg:custom") ?? [])) fn(msg, buffers);
+    for (const fn of Array.from(this.listeners.get("msg:custom") ?? []))
+      fn(msg, buffers);
   }
 
   /** Answer the last request the panel sent. */
@@ -107,7 +116,8 @@ export class ViewerModel implements AnyModel {
   }
 }
 
-export const flush = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+export const flush = (): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Replace URL.createObjectURL/revokeObjectURL with recorders (jsdom has neither). */
 export function fakeBlobUrls(): {

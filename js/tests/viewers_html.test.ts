@@ -34,7 +34,9 @@ describe("HTML viewer", () => {
     expect(CSP).toContain("img-src data:");
     expect(CSP).not.toMatch(/connect-src|https?:|'self'|\*/);
     expect(srcdoc.indexOf(meta)).toBeLessThan(srcdoc.indexOf("<script>"));
-    expect(frameDocument("x")).toBe(`${meta}<meta name="referrer" content="no-referrer">x`);
+    expect(frameDocument("x")).toBe(
+      `${meta}<meta name="referrer" content="no-referrer">x`,
+    );
   });
 
   it("keeps hostile markup out of the page (it stays an attribute value)", () => {
@@ -67,7 +69,9 @@ describe("HTML viewer", () => {
   it("passes a large document through whole (the kernel applies the cap)", () => {
     const big = `<p>${"x".repeat(3_000_000)}</p>`;
     const { el } = show(spec("html", { html: big }));
-    expect(q(el, "html-frame")!.getAttribute("srcdoc")!.length).toBeGreaterThan(3_000_000);
+    expect(q(el, "html-frame")!.getAttribute("srcdoc")!.length).toBeGreaterThan(
+      3_000_000,
+    );
   });
 
   it("drops the srcdoc on cleanup", () => {

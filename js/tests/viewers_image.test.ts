@@ -36,7 +36,9 @@ describe("image viewer", () => {
   });
 
   it("shows SVG only as an <img> (scripts in it never run)", () => {
-    const svg = new TextEncoder().encode('<svg onload="alert(1)"><script>alert(2)</script></svg>');
+    const svg = new TextEncoder().encode(
+      '<svg onload="alert(1)"><script>alert(2)</script></svg>',
+    );
     const { el } = show(spec("image", { mime: "image/svg+xml" }), { image: svg });
     expect(el.querySelector("svg, script")).toBeNull();
     expect(q(el, "viewer-img")?.tagName).toBe("IMG");
@@ -46,7 +48,9 @@ describe("image viewer", () => {
   it("copes with bytes that are a view into a larger buffer", async () => {
     const big = new Uint8Array(100);
     big.set(PNG, 40);
-    show(spec("image", { mime: "image/png" }), { image: big.subarray(40, 40 + PNG.length) });
+    show(spec("image", { mime: "image/png" }), {
+      image: big.subarray(40, 40 + PNG.length),
+    });
     expect(new Uint8Array(await blobs.created[0].blob.arrayBuffer())).toEqual(PNG);
   });
 
@@ -69,7 +73,9 @@ describe("image viewer", () => {
   });
 
   it("says when the browser cannot decode the image", () => {
-    const { el } = show(spec("image", { mime: "image/png" }), { image: new Uint8Array([1, 2]) });
+    const { el } = show(spec("image", { mime: "image/png" }), {
+      image: new Uint8Array([1, 2]),
+    });
     q(el, "viewer-img")!.dispatchEvent(new Event("error"));
     expect(el.textContent).toContain("could not be decoded");
   });

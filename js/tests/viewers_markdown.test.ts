@@ -14,7 +14,8 @@ function render(md: string): HTMLElement {
 function attrs(root: Element): string[] {
   const out: string[] = [];
   for (const el of [root, ...Array.from(root.querySelectorAll("*"))]) {
-    for (const a of Array.from(el.attributes)) out.push(`${a.name}=${a.value}`.toLowerCase());
+    for (const a of Array.from(el.attributes))
+      out.push(`${a.name}=${a.value}`.toLowerCase());
   }
   return out;
 }
@@ -25,7 +26,9 @@ function noHandlers(root: Element): void {
 
 describe("Markdown sanitizing", () => {
   it("renders ordinary Markdown", () => {
-    const div = render("# Title\n\nSome *text* and `code`.\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+    const div = render(
+      "# Title\n\nSome *text* and `code`.\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+    );
     expect(div.querySelector("h1")?.textContent).toBe("Title");
     expect(div.querySelector("em")?.textContent).toBe("text");
     expect(div.querySelector("code")?.textContent).toBe("code");
@@ -33,15 +36,21 @@ describe("Markdown sanitizing", () => {
   });
 
   it("drops <script> elements and their content", () => {
-    const div = render("hi <script>window.pwned = 1</script>\n\n<script src=https://x.test/a.js></script>");
+    const div = render(
+      "hi <script>window.pwned = 1</script>\n\n<script src=https://x.test/a.js></script>",
+    );
     expect(div.querySelector("script")).toBeNull();
     expect(div.innerHTML).not.toContain("pwned");
   });
 
   it("strips event handlers from images and SVG", () => {
     const div = render(
-      '<img src=x onerror="alert(1)">\n\n<svg onload="alert(2)"><circle r=1 /></svg>\n\n' +
-        '<p onclick="alert(3)" onmouseover=alert(4)>p</p>\n\n<details open ontoggle=alert(5)>d</details>',
+      [
+        '<img src=x onerror="alert(1)">',
+        '<svg onload="alert(2)"><circle r=1 /></svg>',
+        '<p onclick="alert(3)" onmouseover=alert(4)>p</p>',
+        "<details open ontoggle=alert(5)>d</details>",
+      ].join("\n\n"),
     );
     noHandlers(div);
     expect(div.querySelector("svg")).toBeNull();
@@ -59,7 +68,7 @@ describe("Markdown sanitizing", () => {
       '<a href=" javascript:alert(1)">f</a>',
       '<a href="vbscript:msgbox(1)">g</a>',
       "[h](<javascript:alert(1)>)",
-      '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">i</a>',
+      '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;1">i</a>',
     ];
     for (const md of sources) {
       const div = render(md);
@@ -76,8 +85,12 @@ describe("Markdown sanitizing", () => {
   it("removes data: URLs from links but keeps data: images", () => {
     const png = "data:image/png;base64,iVBORw0KGgo=";
     const div = render(
-      `[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)\n\n![pic](${png})\n\n` +
-        '<img src="data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=">\n\n<img src="data:text/html,<script>">',
+      [
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        `![pic](${png})`,
+        '<img src="data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=">',
+        '<img src="data:text/html,<script>">',
+      ].join("\n\n"),
     );
     expect(div.querySelector("a")?.hasAttribute("href")).toBe(false);
     const imgs = Array.from(div.querySelectorAll("img"));
@@ -87,19 +100,41 @@ describe("Markdown sanitizing", () => {
 
   it("removes iframes, objects, embeds, forms and styles", () => {
     const div = render(
-      '<iframe src="https://x.test"></iframe><object data="x.swf"></object><embed src="x">\n\n' +
-        '<form action="https://x.test"><input name=a><button formaction="https://y.test">b</button></form>\n\n' +
-        '<style>body{display:none}</style><p style="background:url(https://x.test/t.png)">s</p>\n\n' +
-        '<base href="https://x.test/"><meta http-equiv="refresh" content="0;url=https://x.test"><link rel=stylesheet href=https://x.test/a.css>',
+      [
+        '<iframe src="https://x.test"></iframe><object data="x.swf"></object>',
+        '<embed src="x">',
+        '<form action="https://x.test"><input name=a>',
+        '<button formaction="https://y.test">b</button></form>',
+        "<style>body{display:none}</style>",
+        '<p style="background:url(https://x.test/t.png)">s</p>',
+        '<base href="https://x.test/">',
+        '<meta http-equiv="refresh" content="0;url=https://x.test">',
+        "<link rel=stylesheet href=https://x.test/a.css>",
+      ].join("\n\n"),
     );
-    for (const tag of ["iframe", "object", "embed", "form", "input", "button", "style", "base", "meta", "link"]) {
+    for (const tag of [
+      "iframe",
+      "object",
+      "embed",
+      "form",
+      "input",
+      "button",
+      "style",
+      "base",
+      "meta",
+      "link",
+    ]) {
       expect(div.querySelector(tag), tag).toBeNull();
     }
-    expect(div.querySelector("p")?.hasAttribute("style")).toBe(false);
+    expect(div.querySelector("[style], [action], [formaction]")).toBeNull();
+    const paragraphs = Array.from(div.querySelectorAll("p")).map((p) => p.textContent);
+    expect(paragraphs).toContain("s"); // the element stays, only its style goes
   });
 
   it("does not let entity tricks turn text into markup", () => {
-    const div = render("&lt;script&gt;alert(1)&lt;/script&gt; and &#60;img src=x onerror=alert(1)&#62;");
+    const div = render(
+      "&lt;script&gt;alert(1)&lt;/script&gt; and &#60;img src=x onerror=alert(1)&#62;",
+    );
     expect(div.querySelector("script, img")).toBeNull();
     expect(div.textContent).toContain("<script>alert(1)</script>");
     noHandlers(div);
@@ -115,7 +150,9 @@ describe("Markdown sanitizing", () => {
   });
 
   it("opens safe links in a new tab without an opener or referrer", () => {
-    const div = render("[docs](https://example.org/a?b=1) [mail](mailto:a@b.c) [top](#title)");
+    const div = render(
+      "[docs](https://example.org/a?b=1) [mail](mailto:a@b.c) [top](#title)",
+    );
     const links = Array.from(div.querySelectorAll("a"));
     expect(links.map((a) => a.getAttribute("href"))).toEqual([
       "https://example.org/a?b=1",
@@ -137,7 +174,9 @@ describe("Markdown sanitizing", () => {
 
 describe("Markdown viewer", () => {
   it("renders into viewer-markdown with no executable content", () => {
-    const { el } = show(spec("markdown", { markdown: "# Hi\n\n<img src=x onerror=alert(1)>" }));
+    const { el } = show(
+      spec("markdown", { markdown: "# Hi\n\n<img src=x onerror=alert(1)>" }),
+    );
     const root = q(el, "viewer-markdown")!;
     expect(root.querySelector("h1")?.textContent).toBe("Hi");
     noHandlers(root);
@@ -146,7 +185,12 @@ describe("Markdown viewer", () => {
 
   it("names the cap when the kernel truncated the text", () => {
     const { el } = show(
-      spec("markdown", { markdown: "# part", truncated: true, size: 10_485_760, caps: { bytes: 2_097_152 } }),
+      spec("markdown", {
+        markdown: "# part",
+        truncated: true,
+        size: 10_485_760,
+        caps: { bytes: 2_097_152 },
+      }),
     );
     expect(q(el, "viewer-truncated")?.textContent).toBe(
       "Truncated: showing the first 2 MB of 10 MB (cap: bytes=2097152).",
@@ -157,11 +201,15 @@ describe("Markdown viewer", () => {
     const md = "a".repeat(MAX_MARKDOWN_CHARS + 10);
     const { el } = show(spec("markdown", { markdown: md }));
     expect(q(el, "viewer-truncated")?.textContent).toContain("2,000,000 characters");
-    expect((q(el, "markdown-body")?.textContent ?? "").trim().length).toBe(MAX_MARKDOWN_CHARS);
+    expect((q(el, "markdown-body")?.textContent ?? "").trim().length).toBe(
+      MAX_MARKDOWN_CHARS,
+    );
   });
 
   it("says an empty document is empty and refuses a spec without text", () => {
-    expect(show(spec("markdown", { markdown: "  " })).el.textContent).toContain("empty");
+    expect(show(spec("markdown", { markdown: "  " })).el.textContent).toContain(
+      "empty",
+    );
     const { el } = show(spec("markdown", { markdown: ["x"] }));
     expect(q(el, "viewer-markdown")).not.toBeNull();
     expect(q(el, "viewer-invalid")?.textContent).toContain('"markdown" is a list');

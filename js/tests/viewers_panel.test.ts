@@ -16,7 +16,12 @@ afterEach(() => {
 });
 
 function setup(traits: Record<string, unknown>) {
-  const model = new ViewerModel({ _panel: "artifact_viewer", error: "", time_zone: "", ...traits });
+  const model = new ViewerModel({
+    _panel: "artifact_viewer",
+    error: "",
+    time_zone: "",
+    ...traits,
+  });
   const el = document.createElement("div");
   document.body.appendChild(el);
   const baseline = model.listenerCount();
@@ -32,7 +37,9 @@ function setup(traits: Record<string, unknown>) {
 /** Record clicks on <a download> instead of letting jsdom navigate. */
 function recordClicks(): { href: string; download: string }[] {
   const clicks: { href: string; download: string }[] = [];
-  vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+  vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (
+    this: HTMLAnchorElement,
+  ) {
     clicks.push({ href: this.href, download: this.download });
   });
   return clicks;
@@ -45,7 +52,10 @@ const bytes = (text: string): DataView => {
 
 describe("artifact_viewer panel", () => {
   it("draws the spec trait and redraws when it changes", () => {
-    const { model, el } = setup({ spec: spec("text", { text: "first" }), image: new DataView(new ArrayBuffer(0)) });
+    const { model, el } = setup({
+      spec: spec("text", { text: "first" }),
+      image: new DataView(new ArrayBuffer(0)),
+    });
     expect(q(el, "kfp-artifact-viewer")).not.toBeNull();
     expect(q(el, "viewer-pre")?.textContent).toBe("first");
     expect(q(el, "viewer-title")?.textContent).toBe("A text");
@@ -80,7 +90,9 @@ describe("artifact_viewer panel", () => {
   it("downloads: asks the kernel, saves the reply's bytes under its name and mime, revokes", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const clicks = recordClicks();
-    const { model, el } = setup({ spec: spec("binary", { size: 5, sniffed: "x", hex: "00" }) });
+    const { model, el } = setup({
+      spec: spec("binary", { size: 5, sniffed: "x", hex: "00" }),
+    });
     const button = q(el, "viewer-download") as HTMLButtonElement;
     button.click();
     expect(model.sent).toHaveLength(1);
@@ -90,7 +102,9 @@ describe("artifact_viewer panel", () => {
     button.click(); // a second click while one is in flight sends nothing
     expect(model.sent).toHaveLength(1);
 
-    model.reply({ ok: true, name: "reports/out.bin", mime: "application/x-thing" }, [bytes("hello")]);
+    model.reply({ ok: true, name: "reports/out.bin", mime: "application/x-thing" }, [
+      bytes("hello"),
+    ]);
     await vi.advanceTimersByTimeAsync(0);
     expect(clicks).toEqual([{ href: "blob:test/1", download: "out.bin" }]);
     const blob = blobs.created[0].blob;
@@ -112,7 +126,9 @@ describe("artifact_viewer panel", () => {
     await flush();
     const banner = q(el, "panel-error")!;
     expect(banner.hidden).toBe(false);
-    expect(banner.textContent).toBe("Download failed: read_artifact failed for run run-1: 404");
+    expect(banner.textContent).toBe(
+      "Download failed: read_artifact failed for run run-1: 404",
+    );
     expect(clicks).toHaveLength(0);
     expect(q(el, "viewer-too_large")).not.toBeNull();
   });
@@ -136,7 +152,9 @@ describe("artifact_viewer panel", () => {
 
   it("removes every listener on close and ignores a late download reply", async () => {
     const clicks = recordClicks();
-    const { model, el, stop, baseline } = setup({ spec: spec("binary", { size: 1, sniffed: "x", hex: "" }) });
+    const { model, el, stop, baseline } = setup({
+      spec: spec("binary", { size: 1, sniffed: "x", hex: "" }),
+    });
     (q(el, "viewer-download") as HTMLButtonElement).click();
     stop();
     expect(model.listenerCount()).toBe(baseline);

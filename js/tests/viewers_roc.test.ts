@@ -94,10 +94,18 @@ describe("ROC viewer", () => {
     const svg = q(el, "roc-svg")!;
     // The SVG is drawn at twice its viewBox size, 100 px from the page's corner.
     svg.getBoundingClientRect = () =>
-      ({ left: 100, top: 100, width: GEOMETRY.width * 2, height: GEOMETRY.height * 2 }) as DOMRect;
+      ({
+        left: 100,
+        top: 100,
+        width: GEOMETRY.width * 2,
+        height: GEOMETRY.height * 2,
+      }) as DOMRect;
     const at = toPlot(0.3, 0.85);
     svg.dispatchEvent(
-      new MouseEvent("mousemove", { clientX: 100 + at.x * 2 + 3, clientY: 100 + at.y * 2 - 2 }),
+      new MouseEvent("mousemove", {
+        clientX: 100 + at.x * 2 + 3,
+        clientY: 100 + at.y * 2 - 2,
+      }),
     );
     const tip = q(el, "roc-tooltip")!;
     expect(tip.hidden).toBe(false);
@@ -135,7 +143,9 @@ describe("ROC viewer", () => {
     const { el } = show(spec("roc", { curves: [curve("m", messy as never)] }));
     const xy = coords(q(el, "roc-curve")!);
     expect(xy.map(([x]) => x)).toEqual([plot.left, plot.right]);
-    expect(el.textContent).toContain("3 points outside [0, 1] or not numeric were skipped");
+    expect(el.textContent).toContain(
+      "3 points outside [0, 1] or not numeric were skipped",
+    );
   });
 
   it("says so when there is no curve or a curve has no points", () => {
@@ -149,7 +159,9 @@ describe("ROC viewer", () => {
     for (const curves of [undefined, {}, [{ label: "x" }], [{ points: "x" }]]) {
       const { el } = show(spec("roc", { curves }));
       expect(q(el, "viewer-roc")).not.toBeNull();
-      expect(q(el, "viewer-invalid")?.textContent).toContain("Cannot show this roc artifact");
+      expect(q(el, "viewer-invalid")?.textContent).toContain(
+        "Cannot show this roc artifact",
+      );
     }
   });
 
@@ -164,7 +176,10 @@ describe("ROC viewer", () => {
     const xy = coords(q(el, "roc-curve")!);
     expect(xy.length).toBeLessThanOrEqual(4001);
     expect(xy[xy.length - 1]).toEqual([plot.right, plot.top]);
-    const hit = nearestPoint(readCurves(spec("roc", { curves: [curve("big", long)] })), ...xyOf(0.5));
+    const hit = nearestPoint(
+      readCurves(spec("roc", { curves: [curve("big", long)] })),
+      ...xyOf(0.5),
+    );
     expect(hit?.point.fpr).toBeCloseTo(0.5, 3);
   });
 });

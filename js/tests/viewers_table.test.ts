@@ -25,11 +25,17 @@ describe("table viewer", () => {
     const { el } = show(
       spec("table", {
         columns: ["<b>col</b>", "n"],
-        rows: [["<img src=x onerror=alert(1)>", 1.5], [null, { a: 1 }]],
+        rows: [
+          ["<img src=x onerror=alert(1)>", 1.5],
+          [null, { a: 1 }],
+        ],
         total_rows: 2,
       }),
     );
-    expect(qa(el, "table-header").map((h) => h.textContent)).toEqual(["<b>col</b>", "n"]);
+    expect(qa(el, "table-header").map((h) => h.textContent)).toEqual([
+      "<b>col</b>",
+      "n",
+    ]);
     expect(cellsOf(el, 0)).toEqual(["<img src=x onerror=alert(1)>", ""]);
     expect(cellsOf(el, 1)).toEqual(["1.5", '{"a":1}']);
     expect(el.querySelector("img, b")).toBeNull();
@@ -40,7 +46,13 @@ describe("table viewer", () => {
     const { el } = show(
       spec("table", {
         columns: ["v", "label"],
-        rows: [["10", "ten"], [9, "nine"], [null, "none"], ["abc", "text"], [100, "hundred"]],
+        rows: [
+          ["10", "ten"],
+          [9, "nine"],
+          [null, "none"],
+          ["abc", "text"],
+          [100, "hundred"],
+        ],
         total_rows: 5,
       }),
     );
@@ -56,8 +68,12 @@ describe("table viewer", () => {
   });
 
   it("sorts from the keyboard too", () => {
-    const { el } = show(spec("table", { columns: ["v"], rows: [[2], [1]], total_rows: 2 }));
-    qa(el, "table-header")[0].dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    const { el } = show(
+      spec("table", { columns: ["v"], rows: [[2], [1]], total_rows: 2 }),
+    );
+    qa(el, "table-header")[0].dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Enter" }),
+    );
     expect(cellsOf(el, 0)).toEqual(["1", "2"]);
   });
 
@@ -89,7 +105,11 @@ describe("table viewer", () => {
 
   it("names the cap when only the first rows were sent", () => {
     const s = numbered(1000);
-    Object.assign(s, { total_rows: 52_000, truncated: true, caps: { bytes: 1e6, rows: 1000 } });
+    Object.assign(s, {
+      total_rows: 52_000,
+      truncated: true,
+      caps: { bytes: 1e6, rows: 1000 },
+    });
     const { el } = show(s);
     expect(q(el, "table-truncated")?.textContent).toBe(
       "Showing the first 1,000 of 52,000 rows (cap: rows=1000).",
@@ -103,17 +123,29 @@ describe("table viewer", () => {
     expect(qa(empty, "table-row")).toHaveLength(0);
     const none = show(spec("table", { columns: [], rows: [], total_rows: 0 })).el;
     expect(none.textContent).toContain("This table is empty");
-    const uneven = show(spec("table", { columns: ["a"], rows: [[1, 2, 3], [4], "bad"] })).el;
-    expect(qa(uneven, "table-header").map((h) => h.textContent)).toEqual(["a", "column 2", "column 3"]);
+    const uneven = show(
+      spec("table", { columns: ["a"], rows: [[1, 2, 3], [4], "bad"] }),
+    ).el;
+    expect(qa(uneven, "table-header").map((h) => h.textContent)).toEqual([
+      "a",
+      "column 2",
+      "column 3",
+    ]);
     expect(cellsOf(uneven, 2)).toEqual(["3", ""]);
     expect(uneven.textContent).toContain("1 malformed rows skipped");
   });
 
   it("shows a message instead of throwing on malformed specs", () => {
-    for (const fields of [{ columns: "a", rows: [] }, { columns: ["a"] }, { rows: [[1]] }]) {
+    for (const fields of [
+      { columns: "a", rows: [] },
+      { columns: ["a"] },
+      { rows: [[1]] },
+    ]) {
       const { el } = show(spec("table", fields));
       expect(q(el, "viewer-table")).not.toBeNull();
-      expect(q(el, "viewer-invalid")?.textContent).toContain("Cannot show this table artifact");
+      expect(q(el, "viewer-invalid")?.textContent).toContain(
+        "Cannot show this table artifact",
+      );
     }
   });
 

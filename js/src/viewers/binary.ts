@@ -18,7 +18,9 @@ export const MAX_HEX_CHARS = 64_000;
 
 function sizeText(v: unknown): string {
   const n = num(v);
-  return n === null ? "unknown size" : `${formatBytes(n)} (${n.toLocaleString("en-US")} bytes)`;
+  return n === null
+    ? "unknown size"
+    : `${formatBytes(n)} (${n.toLocaleString("en-US")} bytes)`;
 }
 
 export function renderBinary(spec: Json, ctx: ViewerContext): Drawn {
@@ -43,8 +45,17 @@ export function renderTooLarge(spec: Json, ctx: ViewerContext): Drawn {
   const cap = num(spec.cap) ?? caps(spec).bytes;
   const sniffed = str(spec.sniffed);
   const what = sniffed ? `This ${sniffed} artifact` : "This artifact";
-  const capText = cap === null ? "the viewer's cap" : `the viewer cap of ${formatBytes(cap)} (bytes=${cap})`;
-  const text = `${what} is ${size === null ? "of unknown size" : formatBytes(size)}, above ${capText}. Download it to open it.`;
-  const message = h("p", { class: "kfp-viewer-message", "data-testid": "too-large-message" }, text);
+  const capText =
+    cap === null
+      ? "the viewer's cap"
+      : `the viewer cap of ${formatBytes(cap)} (bytes=${cap})`;
+  const sized = size === null ? "of unknown size" : formatBytes(size);
+  const own = `${what} is ${sized}, above ${capText}. Download it to open it.`;
+  const text = str(spec.message) || own;
+  const message = h(
+    "p",
+    { class: "kfp-viewer-message", "data-testid": "too-large-message" },
+    text,
+  );
   return { el: viewerRoot("too_large", message, downloadButton(ctx)) };
 }

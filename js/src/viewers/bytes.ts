@@ -7,7 +7,8 @@ export type DataViewLike = DataView | ArrayBuffer | ArrayBufferView | null | und
 /** A Uint8Array over `v`'s bytes (no copy); empty for anything else. */
 export function toBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (ArrayBuffer.isView(v))
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (Object.prototype.toString.call(v) === "[object ArrayBuffer]") {
     return new Uint8Array(v as ArrayBuffer);
   }

@@ -76,7 +76,8 @@ export function needArray(spec: Json, key: string): unknown[] {
 /** `spec[key]` as a string, or a SpecError naming the field. */
 export function needString(spec: Json, key: string): string {
   const v = spec[key];
-  if (typeof v !== "string") throw new SpecError(`"${key}" is ${describe(v)}, not text`);
+  if (typeof v !== "string")
+    throw new SpecError(`"${key}" is ${describe(v)}, not text`);
   return v;
 }
 
@@ -147,4 +148,12 @@ export function downloadButton(ctx: ViewerContext, label = "Download"): HTMLElem
     button.title = "Downloading is not available here";
   }
   return button;
+}
+
+/**
+ * True when the kernel sent `notes`: they already say what was cut and under which
+ * option, so a viewer's own truncation line would repeat them.
+ */
+export function hasNotes(spec: Json): boolean {
+  return arr(spec.notes).some((n) => typeof n === "string" && n !== "");
 }

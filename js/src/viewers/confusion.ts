@@ -21,14 +21,16 @@ export interface Matrix {
   max: number;
 }
 
-/** Validate `labels` and `matrix`: square, one row and column per label, counts ≥ 0. */
+/** Validate `labels` and `matrix`: square, a row and column per label, counts ≥ 0. */
 export function readMatrix(spec: Json): Matrix {
   const labels = needArray(spec, "labels").map((l, i) => label(l, i));
   const rows = needArray(spec, "matrix");
   const n = labels.length;
   if (!n) throw new SpecError("there are no labels");
   if (n > MAX_CLASSES) {
-    throw new SpecError(`${formatInt(n)} classes is more than can be drawn (cap: ${MAX_CLASSES})`);
+    throw new SpecError(
+      `${formatInt(n)} classes is more than can be drawn (cap: ${MAX_CLASSES})`,
+    );
   }
   if (rows.length !== n) {
     throw new SpecError(`${n} labels but ${rows.length} matrix rows`);
@@ -69,7 +71,12 @@ export function renderConfusion(spec: Json): Drawn {
 function headRows(labels: string[]): HTMLElement {
   const axis = h(
     "th",
-    { colspan: labels.length, scope: "colgroup", class: "kfp-cm-axis", "data-testid": "cm-x-axis" },
+    {
+      colspan: labels.length,
+      scope: "colgroup",
+      class: "kfp-cm-axis",
+      "data-testid": "cm-x-axis",
+    },
     "Predicted label",
   );
   const corner = h("th", { colspan: 2, rowspan: 2, class: "kfp-cm-corner" });
@@ -92,7 +99,13 @@ function bodyRows(m: Matrix): HTMLElement {
       tr.append(axis);
     }
     const name = m.labels[r];
-    tr.append(h("th", { scope: "row", class: "kfp-cm-label", "data-row": r, title: name }, name));
+    tr.append(
+      h(
+        "th",
+        { scope: "row", class: "kfp-cm-label", "data-row": r, title: name },
+        name,
+      ),
+    );
     const total = row.reduce((a, b) => a + b, 0);
     row.forEach((v, c) => tr.append(cell(m, { r, c, v, total })));
     body.append(tr);
@@ -100,9 +113,14 @@ function bodyRows(m: Matrix): HTMLElement {
   return body;
 }
 
-function cell(m: Matrix, at: { r: number; c: number; v: number; total: number }): HTMLElement {
+function cell(
+  m: Matrix,
+  at: { r: number; c: number; v: number; total: number },
+): HTMLElement {
   const level = m.max > 0 ? at.v / m.max : 0;
-  const share = at.total > 0 ? ` (${formatNumber((100 * at.v) / at.total)}% of true ${m.labels[at.r]})` : "";
+  const truth = m.labels[at.r];
+  const percent = at.total > 0 ? formatNumber((100 * at.v) / at.total) : "";
+  const share = percent ? ` (${percent}% of true ${truth})` : "";
   const td = h(
     "td",
     {
@@ -111,7 +129,7 @@ function cell(m: Matrix, at: { r: number; c: number; v: number; total: number })
       "data-row": at.r,
       "data-col": at.c,
       "data-level": level.toFixed(3),
-      title: `True ${m.labels[at.r]}, predicted ${m.labels[at.c]}: ${String(at.v)}${share}`,
+      title: `True ${truth}, predicted ${m.labels[at.c]}: ${String(at.v)}${share}`,
     },
     formatNumber(at.v),
   );

@@ -33,9 +33,9 @@ export function saveBytes(data: DataViewLike, name: string, mime: string): () =>
   return revoke;
 }
 
-/** The last path segment, without characters file systems refuse; "artifact" if none. */
+/** The last path segment without characters file systems refuse; else "artifact". */
 export function fileName(name: unknown): string {
-  const base = typeof name === "string" ? name.split(/[\\/]/).pop() ?? "" : "";
+  const base = typeof name === "string" ? (name.split(/[\\/]/).pop() ?? "") : "";
   const clean = base.replace(/[\u0000-\u001f<>:"|?*]/g, "_").trim();
   return clean && clean !== "." && clean !== ".." ? clean : "artifact";
 }

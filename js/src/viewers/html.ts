@@ -8,9 +8,13 @@ import { needString, viewerRoot, type Drawn, type Json } from "./common";
 /** The iframe's sandbox: scripts and nothing else. */
 export const SANDBOX = "allow-scripts";
 
-/** No fetch, XHR, WebSocket, frame, font or remote image; inline style and script only. */
-export const CSP =
-  "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
+/** No fetch, XHR, WebSocket, frame, font or remote image; inline style/script only. */
+export const CSP = [
+  "default-src 'none'",
+  "img-src data:",
+  "style-src 'unsafe-inline'",
+  "script-src 'unsafe-inline'",
+].join("; ");
 
 /** Initial frame height in CSS pixels; the wrapper has a resize handle. */
 export const FRAME_HEIGHT = 420;
@@ -36,5 +40,8 @@ export function renderHtml(spec: Json): Drawn {
   frame.setAttribute("srcdoc", frameDocument(html));
   const wrap = h("div", { class: "kfp-html-wrap", "data-testid": "html-wrap" }, frame);
   wrap.style.height = `${FRAME_HEIGHT}px`;
-  return { el: viewerRoot("html", wrap), cleanup: () => frame.removeAttribute("srcdoc") };
+  return {
+    el: viewerRoot("html", wrap),
+    cleanup: () => frame.removeAttribute("srcdoc"),
+  };
 }

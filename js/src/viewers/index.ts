@@ -8,9 +8,13 @@ import { request } from "../lib/rpc";
 import { renderBinary, renderTooLarge } from "./binary";
 import { toBytes } from "./bytes";
 import {
+  arr,
   guarded,
   invalid,
+  needArray,
+  notice,
   obj,
+  SpecError,
   str,
   viewerRoot,
   type Drawn,
@@ -37,7 +41,7 @@ export interface ViewOptions {
   onDownload?: () => void;
 }
 
-type Viewer = (spec: Json, ctx: ViewerContext) => Drawn;
+type Viewer = (spec: Json, ctx: ViewerContext, depth: number) => Drawn;
 
 const VIEWERS: Record<string, Viewer> = {
   metrics: renderMetrics,
@@ -51,12 +55,48 @@ const VIEWERS: Record<string, Viewer> = {
   binary: renderBinary,
   too_large: renderTooLarge,
   error: renderError,
+  stack: renderStack,
 };
+
+/** Nesting of `stack` specs drawn at most (a comparison of v1 outputs is 2 deep). */
+export const MAX_STACK_DEPTH = 4;
+
+/** Specs in one `stack` drawn at most. */
+export const MAX_STACK_ITEMS = 50;
 
 function renderError(spec: Json): Drawn {
   const message = str(spec.message) || "The artifact could not be read.";
   const banner = h("div", { class: "kfp-viewer-error", role: "alert" }, message);
   return { el: viewerRoot("error", banner) };
+}
+
+// Several specs of one artifact (v1 UI metadata, matrix + ROC) or of a comparison:
+// each drawn with its own title; nested specs never carry image bytes.
+function renderStack(spec: Json, ctx: ViewerContext, depth: number): Drawn {
+  const specs = needArray(spec, "specs");
+  if (depth >= MAX_STACK_DEPTH) {
+    throw new SpecError(`specs nested deeper than ${MAX_STACK_DEPTH} levels`);
+  }
+  const row = spec.layout === "row";
+  const root = viewerRoot("stack");
+  root.classList.add(row ? "kfp-stack-row" : "kfp-stack-column");
+  const inner: ViewerContext = { ...ctx, image: new Uint8Array(0) };
+  const drawn = specs
+    .slice(0, MAX_STACK_ITEMS)
+    .map((s) => drawSpec(s, inner, depth + 1));
+  for (const d of drawn) root.append(d.el);
+  if (specs.length > MAX_STACK_ITEMS) {
+    const cap = `cap: ${MAX_STACK_ITEMS} views`;
+    root.append(
+      notice(`Showing ${MAX_STACK_ITEMS} of ${specs.length} views (${cap}).`),
+    );
+  }
+  if (!specs.length) root.append(notice("Nothing to show in this artifact."));
+  return { el: root, cleanup: () => cleanupAll(drawn) };
+}
+
+function cleanupAll(drawn: Drawn[]): void {
+  for (const d of drawn) d.cleanup?.();
 }
 
 /** Draw `spec` into `container` (replacing its content); returns the cleanup. */
@@ -65,25 +105,14 @@ export function renderViewSpec(
   spec: unknown,
   opts: ViewOptions = {},
 ): () => void {
-  const s = obj(spec);
   const o = obj(opts) as ViewOptions;
   const ctx: ViewerContext = {
     timeZone: typeof o.timeZone === "string" ? o.timeZone : "",
     image: toBytes(o.image),
     onDownload: typeof o.onDownload === "function" ? o.onDownload : undefined,
   };
-  const kind = str(s.kind);
-  const viewer = Object.prototype.hasOwnProperty.call(VIEWERS, kind) ? VIEWERS[kind] : null;
-  const drawn: Drawn = viewer
-    ? guarded(kind, () => viewer(s, ctx))
-    : { el: unknownKind(spec, kind) };
-  const root = h(
-    "div",
-    { class: "kfp-nb kfp-viewer-frame", "data-testid": "artifact-view", "data-kind": kind },
-    header(s),
-    drawn.el,
-  );
-  container.replaceChildren(root);
+  const drawn = drawSpec(spec, ctx, 0);
+  container.replaceChildren(drawn.el);
   let done = false;
   return () => {
     if (done) return;
@@ -91,9 +120,33 @@ export function renderViewSpec(
     try {
       drawn.cleanup?.();
     } finally {
-      root.remove();
+      drawn.el.remove();
     }
   };
+}
+
+// One spec with its header and notes; the viewer's own exceptions become a message.
+function drawSpec(spec: unknown, ctx: ViewerContext, depth: number): Drawn {
+  const s = obj(spec);
+  const kind = str(s.kind);
+  const viewer = Object.prototype.hasOwnProperty.call(VIEWERS, kind)
+    ? VIEWERS[kind]
+    : null;
+  const body: Drawn = viewer
+    ? guarded(kind, () => viewer(s, ctx, depth))
+    : { el: unknownKind(spec, kind) };
+  const el = h(
+    "div",
+    {
+      class: depth ? "kfp-viewer-frame kfp-viewer-nested" : "kfp-nb kfp-viewer-frame",
+      "data-testid": "artifact-view",
+      "data-kind": kind,
+    },
+    header(s),
+    notes(s),
+    body.el,
+  );
+  return { el, cleanup: body.cleanup };
 }
 
 function unknownKind(spec: unknown, kind: string): HTMLElement {
@@ -102,6 +155,19 @@ function unknownKind(spec: unknown, kind: string): HTMLElement {
       ? "the view spec is not an object"
       : `unknown view kind ${JSON.stringify(kind)}`;
   return viewerRoot("unknown", invalid("artifact", why));
+}
+
+/** The kernel's `notes` (what it skipped or cut), shown above the content. */
+function notes(spec: Json): HTMLElement | null {
+  const items = arr(spec.notes).filter(
+    (n): n is string => typeof n === "string" && n !== "",
+  );
+  if (!items.length) return null;
+  return h(
+    "ul",
+    { class: "kfp-viewer-notes", "data-testid": "viewer-notes" },
+    ...items.map((text) => h("li", null, text)),
+  );
 }
 
 // The spec's title and where the artifact comes from, as text: names can hold
@@ -123,8 +189,12 @@ function header(spec: Json): HTMLElement {
     "div",
     { class: "kfp-viewer-head" },
     h("div", { class: "kfp-viewer-title", "data-testid": "viewer-title" }, title),
-    source ? h("div", { class: "kfp-viewer-source", "data-testid": "viewer-source" }, source) : null,
-    str(a.uri) ? h("div", { class: "kfp-viewer-uri", title: str(a.uri) }, str(a.uri)) : null,
+    source
+      ? h("div", { class: "kfp-viewer-source", "data-testid": "viewer-source" }, source)
+      : null,
+    str(a.uri)
+      ? h("div", { class: "kfp-viewer-uri", title: str(a.uri) }, str(a.uri))
+      : null,
   );
 }
 
@@ -193,10 +263,15 @@ class ViewerPanel {
     this.downloading = true;
     this.setButtons(true);
     try {
-      const { msg, buffers } = await request(this.model, { kind: "download" }, undefined, {
-        timeoutMs: DOWNLOAD_TIMEOUT_MS,
-        signal: this.abort.signal,
-      });
+      const { msg, buffers } = await request(
+        this.model,
+        { kind: "download" },
+        undefined,
+        {
+          timeoutMs: DOWNLOAD_TIMEOUT_MS,
+          signal: this.abort.signal,
+        },
+      );
       if (!buffers.length) throw new Error("the kernel sent no bytes");
       this.revokes.push(saveBytes(buffers[0], str(msg.name), str(msg.mime)));
       this.downloadError = "";
@@ -212,7 +287,9 @@ class ViewerPanel {
   }
 
   private setButtons(busy: boolean): void {
-    const buttons = this.host.querySelectorAll<HTMLButtonElement>('[data-testid="viewer-download"]');
+    const buttons = this.host.querySelectorAll<HTMLButtonElement>(
+      '[data-testid="viewer-download"]',
+    );
     for (const b of Array.from(buttons)) {
       b.disabled = busy;
       b.textContent = busy ? "Downloading…" : "Download";

@@ -8,6 +8,7 @@ import { h } from "../lib/dom";
 import {
   caps,
   formatBytes,
+  hasNotes,
   formatInt,
   needString,
   notice,
@@ -17,7 +18,7 @@ import {
   type Json,
 } from "./common";
 
-/** Characters rendered at most, whatever the kernel sent (marked is linear but not free). */
+/** Characters rendered at most, whatever the kernel sent (marked is not free). */
 export const MAX_MARKDOWN_CHARS = 2_000_000;
 
 const SAFE_LINK = /^(?:https?:|mailto:|#)/i;
@@ -45,7 +46,15 @@ const CONFIG: Config = {
     "meta",
     "base",
   ],
-  FORBID_ATTR: ["style", "srcset", "action", "formaction", "ping", "background", "poster"],
+  FORBID_ATTR: [
+    "style",
+    "srcset",
+    "action",
+    "formaction",
+    "ping",
+    "background",
+    "poster",
+  ],
   ALLOW_DATA_ATTR: false,
 };
 
@@ -65,7 +74,8 @@ function sanitizer(): Purifier {
     }
   });
   p.addHook("afterSanitizeAttributes", (node) => {
-    if (node.nodeName.toLowerCase() !== "a" || !(node as Element).hasAttribute("href")) return;
+    if (node.nodeName.toLowerCase() !== "a" || !(node as Element).hasAttribute("href"))
+      return;
     (node as Element).setAttribute("target", "_blank");
     (node as Element).setAttribute("rel", "noopener noreferrer");
   });
@@ -88,7 +98,9 @@ export function renderMarkdown(spec: Json): Drawn {
   const body = h("div", { class: "kfp-markdown", "data-testid": "markdown-body" });
   body.append(markdownToFragment(source));
   const el = viewerRoot("markdown");
-  if (spec.truncated === true || cut) el.append(truncation(spec, cut));
+  if ((spec.truncated === true && !hasNotes(spec)) || cut) {
+    el.append(truncation(spec, cut));
+  }
   el.append(body);
   if (!source.trim()) el.append(notice("This Markdown artifact is empty."));
   return { el };
@@ -100,7 +112,10 @@ function truncation(spec: Json, cut: boolean): HTMLElement {
   const total = size === null ? "" : ` of ${formatBytes(size)}`;
   if (cut) {
     const chars = formatInt(MAX_MARKDOWN_CHARS);
-    return notice(`Showing the first ${chars} characters${total} (cap: ${chars} characters).`, "viewer-truncated");
+    return notice(
+      `Showing the first ${chars} characters${total} (cap: ${chars} characters).`,
+      "viewer-truncated",
+    );
   }
   const shown = cap === null ? "the first part" : `the first ${formatBytes(cap)}`;
   const named = cap === null ? "" : ` (cap: bytes=${cap})`;

@@ -29,7 +29,8 @@ export function renderMetrics(spec: Json): Drawn {
     root.append(drawn.el);
   }
   if (!groups.length) root.append(notice("No metrics in this artifact."));
-  if (skipped) root.append(notice(`${formatInt(skipped)} malformed metric rows skipped.`));
+  if (skipped)
+    root.append(notice(`${formatInt(skipped)} malformed metric rows skipped.`));
   return { el: root };
 }
 
@@ -48,17 +49,35 @@ function group(g: Json): { el: HTMLElement; skipped: number } {
   const el = h(
     "section",
     { class: "kfp-metrics-group", "data-testid": "metrics-group" },
-    typeof g.title === "string" && g.title ? h("h4", { class: "kfp-viewer-h" }, g.title) : null,
+    typeof g.title === "string" && g.title
+      ? h("h4", { class: "kfp-viewer-h" }, g.title)
+      : null,
   );
   if (body.childElementCount) {
-    const head = h("tr", null, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Value"));
-    el.append(h("table", { class: "kfp-viewer-table kfp-metrics" }, h("thead", null, head), body));
+    const head = h(
+      "tr",
+      null,
+      h("th", { scope: "col" }, "Name"),
+      h("th", { scope: "col" }, "Value"),
+    );
+    el.append(
+      h(
+        "table",
+        { class: "kfp-viewer-table kfp-metrics" },
+        h("thead", null, head),
+        body,
+      ),
+    );
   } else {
     el.append(notice("No metrics in this output."));
   }
   if (rows.length > MAX_METRIC_ROWS) {
     const more = rows.length - MAX_METRIC_ROWS;
-    el.append(notice(`${formatInt(more)} more metrics not shown (cap: ${MAX_METRIC_ROWS} rows).`));
+    el.append(
+      notice(
+        `${formatInt(more)} more metrics not shown (cap: ${MAX_METRIC_ROWS} rows).`,
+      ),
+    );
   }
   return { el, skipped };
 }
@@ -72,7 +91,12 @@ function metricRow(name: unknown, value: unknown): HTMLElement {
   } else {
     cell.textContent = showText(value);
   }
-  return h("tr", null, h("th", { scope: "row", class: "kfp-metric-name" }, showText(name)), cell);
+  return h(
+    "tr",
+    null,
+    h("th", { scope: "row", class: "kfp-metric-name" }, showText(name)),
+    cell,
+  );
 }
 
 function showText(v: unknown): string {

@@ -17,7 +17,14 @@ import {
 const SVG = "http://www.w3.org/2000/svg";
 
 /** Plot geometry in SVG user units (the viewBox); the plot square is inside. */
-export const GEOMETRY = { width: 420, height: 360, left: 52, right: 16, top: 14, bottom: 46 };
+export const GEOMETRY = {
+  width: 420,
+  height: 360,
+  left: 52,
+  right: 16,
+  top: 14,
+  bottom: 46,
+};
 
 /** Curves drawn at most, each in its own colour. */
 export const MAX_CURVES = 10;
@@ -55,7 +62,8 @@ export interface Curve {
 export function readCurves(spec: Json): Curve[] {
   return needArray(spec, "curves").map((raw, i) => {
     const c = obj(raw);
-    if (!Array.isArray(c.points)) throw new SpecError(`curve ${i + 1} has no "points" list`);
+    if (!Array.isArray(c.points))
+      throw new SpecError(`curve ${i + 1} has no "points" list`);
     const points: RocPoint[] = [];
     let skipped = 0;
     for (const p of c.points) {
@@ -129,14 +137,23 @@ export function renderRoc(spec: Json): Drawn {
   });
   svg.append(axes(), diagonal());
   curves.forEach((c, i) => svg.append(line(c, i)));
-  const marker = svgEl("circle", { r: 4, class: "kfp-roc-marker", visibility: "hidden" });
+  const marker = svgEl("circle", {
+    r: 4,
+    class: "kfp-roc-marker",
+    visibility: "hidden",
+  });
   svg.append(marker);
-  const tooltip = h("div", { class: "kfp-roc-tooltip", "data-testid": "roc-tooltip", hidden: true });
+  const tooltip = h("div", {
+    class: "kfp-roc-tooltip",
+    "data-testid": "roc-tooltip",
+    hidden: true,
+  });
   const plot = h("div", { class: "kfp-roc-plot" }, svg, tooltip);
   const off = hover(svg, curves, { marker, tooltip });
   const el = viewerRoot("roc", plot);
   if (curves.length > 1) el.append(legend(curves));
-  else if (curves.length === 1) el.append(notice(`AUC ${formatNumber(auc(curves[0].points))}`, "roc-auc"));
+  else if (curves.length === 1)
+    el.append(notice(`AUC ${formatNumber(auc(curves[0].points))}`, "roc-auc"));
   for (const text of notes(all)) el.append(notice(text));
   return { el, cleanup: off };
 }
@@ -145,11 +162,17 @@ function notes(all: Curve[]): string[] {
   const out: string[] = [];
   if (!all.length) out.push("No ROC curve in this artifact.");
   if (all.length > MAX_CURVES) {
-    out.push(`Showing ${MAX_CURVES} of ${all.length} curves (cap: ${MAX_CURVES} curves).`);
+    out.push(
+      `Showing ${MAX_CURVES} of ${all.length} curves (cap: ${MAX_CURVES} curves).`,
+    );
   }
   const skipped = all.reduce((n, c) => n + c.skipped, 0);
-  if (skipped) out.push(`${formatInt(skipped)} points outside [0, 1] or not numeric were skipped.`);
-  for (const c of all) if (!c.points.length) out.push(`Curve ${c.label} has no points.`);
+  if (skipped)
+    out.push(
+      `${formatInt(skipped)} points outside [0, 1] or not numeric were skipped.`,
+    );
+  for (const c of all)
+    if (!c.points.length) out.push(`Curve ${c.label} has no points.`);
   return out;
 }
 
@@ -169,21 +192,62 @@ function axes(): SVGElement {
   const g = svgEl("g", { class: "kfp-roc-axes", "data-testid": "roc-axes" });
   const origin = toPlot(0, 0);
   const corner = toPlot(1, 1);
-  const frame = { x: origin.x, y: corner.y, width: corner.x - origin.x, height: origin.y - corner.y };
+  const frame = {
+    x: origin.x,
+    y: corner.y,
+    width: corner.x - origin.x,
+    height: origin.y - corner.y,
+  };
   g.append(svgEl("rect", { ...frame, class: "kfp-roc-frame" }));
   for (let i = 0; i <= 5; i += 1) {
     const v = i / 5;
     const label = v.toFixed(1);
     const x = toPlot(v, 0).x;
     const y = toPlot(0, v).y;
-    g.append(svgEl("line", { x1: x, x2: x, y1: corner.y, y2: origin.y, class: "kfp-roc-grid" }));
-    g.append(svgEl("line", { x1: origin.x, x2: corner.x, y1: y, y2: y, class: "kfp-roc-grid" }));
-    g.append(svgText(label, { x, y: origin.y + 16, "text-anchor": "middle", "data-testid": "roc-xtick" }));
-    g.append(svgText(label, { x: origin.x - 6, y: y + 4, "text-anchor": "end", "data-testid": "roc-ytick" }));
+    g.append(
+      svgEl("line", {
+        x1: x,
+        x2: x,
+        y1: corner.y,
+        y2: origin.y,
+        class: "kfp-roc-grid",
+      }),
+    );
+    g.append(
+      svgEl("line", {
+        x1: origin.x,
+        x2: corner.x,
+        y1: y,
+        y2: y,
+        class: "kfp-roc-grid",
+      }),
+    );
+    g.append(
+      svgText(label, {
+        x,
+        y: origin.y + 16,
+        "text-anchor": "middle",
+        "data-testid": "roc-xtick",
+      }),
+    );
+    g.append(
+      svgText(label, {
+        x: origin.x - 6,
+        y: y + 4,
+        "text-anchor": "end",
+        "data-testid": "roc-ytick",
+      }),
+    );
   }
   const midX = (origin.x + corner.x) / 2;
   const midY = (origin.y + corner.y) / 2;
-  g.append(svgText("False positive rate", { x: midX, y: origin.y + 36, "text-anchor": "middle" }));
+  g.append(
+    svgText("False positive rate", {
+      x: midX,
+      y: origin.y + 36,
+      "text-anchor": "middle",
+    }),
+  );
   g.append(
     svgText("True positive rate", {
       x: 14,
@@ -234,7 +298,9 @@ function legend(curves: Curve[]): HTMLElement {
     const swatch = h("span", { class: "kfp-roc-swatch", "aria-hidden": "true" });
     swatch.style.background = CURVE_COLOURS[i % CURVE_COLOURS.length];
     const area = c.points.length ? ` (AUC ${formatNumber(auc(c.points))})` : "";
-    list.append(h("li", { "data-testid": "roc-legend-item" }, swatch, `${c.label}${area}`));
+    list.append(
+      h("li", { "data-testid": "roc-legend-item" }, swatch, `${c.label}${area}`),
+    );
   });
   return list;
 }
@@ -268,7 +334,11 @@ function hover(svg: SVGElement, curves: Curve[], parts: HoverParts): () => void 
   };
 }
 
-function show(hit: { curve: number; point: RocPoint }, curves: Curve[], parts: HoverParts): void {
+function show(
+  hit: { curve: number; point: RocPoint },
+  curves: Curve[],
+  parts: HoverParts,
+): void {
   const at = toPlot(hit.point.fpr, hit.point.tpr);
   parts.marker.setAttribute("cx", at.x.toFixed(2));
   parts.marker.setAttribute("cy", at.y.toFixed(2));

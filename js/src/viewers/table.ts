@@ -4,6 +4,7 @@ import { h } from "../lib/dom";
 import {
   caps,
   formatInt,
+  hasNotes,
   needArray,
   notice,
   num,
@@ -22,7 +23,10 @@ interface Sort {
 }
 
 /** Cells as text-or-number: objects become JSON text, missing cells null. */
-export function readRows(raw: unknown[], width: number): { rows: Cell[][]; skipped: number } {
+export function readRows(
+  raw: unknown[],
+  width: number,
+): { rows: Cell[][]; skipped: number } {
   const rows: Cell[][] = [];
   let skipped = 0;
   for (const row of raw) {
@@ -94,18 +98,25 @@ export function renderTable(spec: Json): Drawn {
 
 function truncation(spec: Json, loaded: number): HTMLElement | null {
   const total = num(spec.total_rows);
+  if (hasNotes(spec)) return null;
   if (spec.truncated !== true && (total === null || total <= loaded)) return null;
   const cap = caps(spec).rows;
   const of = total === null ? "" : ` of ${formatInt(total)}`;
   const named = cap === null ? "" : ` (cap: rows=${cap})`;
-  return notice(`Showing the first ${formatInt(loaded)}${of} rows${named}.`, "table-truncated");
+  return notice(
+    `Showing the first ${formatInt(loaded)}${of} rows${named}.`,
+    "table-truncated",
+  );
 }
 
 class TableView {
   readonly el: HTMLElement;
   private readonly head = h("thead");
   private readonly body = h("tbody");
-  private readonly status = h("span", { class: "kfp-table-status", "data-testid": "table-page" });
+  private readonly status = h("span", {
+    class: "kfp-table-status",
+    "data-testid": "table-page",
+  });
   private readonly prev = button("‹ Prev", "table-prev");
   private readonly next = button("Next ›", "table-next");
   private sort: Sort | null = null;
@@ -119,9 +130,25 @@ class TableView {
     this.order = rows;
     this.prev.addEventListener("click", () => this.go(this.page - 1));
     this.next.addEventListener("click", () => this.go(this.page + 1));
-    const pager = h("div", { class: "kfp-table-pager" }, this.prev, this.status, this.next);
-    const table = h("table", { class: "kfp-viewer-table kfp-data-table" }, this.head, this.body);
-    this.el = h("div", { class: "kfp-table-view" }, h("div", { class: "kfp-table-scroll" }, table), pager);
+    const pager = h(
+      "div",
+      { class: "kfp-table-pager" },
+      this.prev,
+      this.status,
+      this.next,
+    );
+    const table = h(
+      "table",
+      { class: "kfp-viewer-table kfp-data-table" },
+      this.head,
+      this.body,
+    );
+    this.el = h(
+      "div",
+      { class: "kfp-table-view" },
+      h("div", { class: "kfp-table-scroll" }, table),
+      pager,
+    );
     this.drawHead();
     this.drawPage();
   }
@@ -184,8 +211,10 @@ class TableView {
     );
     const end = start + slice.length;
     const total = formatInt(this.rows.length);
+    const page = `page ${this.page + 1} of ${this.pages}`;
+    const span = `${formatInt(start + 1)}–${formatInt(end)}`;
     this.status.textContent = this.rows.length
-      ? `Rows ${formatInt(start + 1)}–${formatInt(end)} of ${total} · page ${this.page + 1} of ${this.pages}`
+      ? `Rows ${span} of ${total} · ${page}`
       : "No rows";
     this.prev.disabled = this.page === 0;
     this.next.disabled = this.page >= this.pages - 1;
@@ -198,5 +227,9 @@ function td(c: Cell): HTMLElement {
 }
 
 function button(label: string, testid: string): HTMLButtonElement {
-  return h("button", { type: "button", class: "kfp-button", "data-testid": testid }, label);
+  return h(
+    "button",
+    { type: "button", class: "kfp-button", "data-testid": testid },
+    label,
+  );
 }

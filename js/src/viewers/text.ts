@@ -5,6 +5,7 @@ import {
   caps,
   formatBytes,
   formatInt,
+  hasNotes,
   needString,
   notice,
   num,
@@ -36,14 +37,23 @@ export function renderText(spec: Json): Drawn {
 function truncation(spec: Json, cut: boolean): HTMLElement | null {
   const size = num(spec.size);
   const cap = caps(spec).bytes;
+  if (cut) return cutNotice(size);
+  // Older specs have no `truncated`: then a file over the cap was cut.
   const over = size !== null && cap !== null && size > cap;
-  if (!cut && spec.truncated !== true && !over) return null;
+  const flagged = typeof spec.truncated === "boolean" ? spec.truncated : over;
+  if (!flagged || hasNotes(spec)) return null;
   const total = size === null ? "" : ` of ${formatBytes(size)}`;
-  if (cut) {
-    const chars = formatInt(MAX_TEXT_CHARS);
-    return notice(`Showing the first ${chars} characters${total} (cap: ${chars} characters).`, "viewer-truncated");
-  }
   const shown = cap === null ? "the first part" : `the first ${formatBytes(cap)}`;
   const named = cap === null ? "" : ` (cap: bytes=${cap})`;
   return notice(`Truncated: showing ${shown}${total}${named}.`, "viewer-truncated");
+}
+
+function cutNotice(size: number | null): HTMLElement {
+  const chars = formatInt(MAX_TEXT_CHARS);
+  const total = size === null ? "" : ` of ${formatBytes(size)}`;
+  const cap = `(cap: ${chars} characters)`;
+  return notice(
+    `Showing the first ${chars} characters${total} ${cap}.`,
+    "viewer-truncated",
+  );
 }
