@@ -51,6 +51,7 @@ __all__ = [
 ARTIFACT_COLUMNS = (
     "task_id",
     "task_name",
+    "task_path",
     "output_key",
     "name",
     "type",
@@ -86,6 +87,18 @@ def _task_name(task: Mapping[str, Any]) -> str:
     )
 
 
+def task_path(task: Mapping[str, Any]) -> str:
+    """The task's place in the DAG, ``tune-forest.fit`` (its name when unknown).
+
+    Names repeat across sub-DAGs and loop iterations; the scope path does not.
+    """
+    path = task.get("scope_path")
+    if isinstance(path, str) and path:
+        parts = path.split(".")
+        return ".".join(parts[1:] if parts[0] == "root" and len(parts) > 1 else parts)
+    return _task_name(task)
+
+
 def artifact_rows(tasks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One dict per output artifact of the tasks (tasks-API schema).
 
@@ -108,6 +121,7 @@ def artifact_rows(tasks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     {
                         "task_id": task.get("task_id"),
                         "task_name": _task_name(task),
+                        "task_path": task_path(task),
                         "output_key": group.get("artifact_key"),
                         "name": art.get("name"),
                         "type": art.get("type"),
@@ -169,14 +183,25 @@ def node_id(task: Mapping[str, Any]) -> str:
 def _pick_task(
     tasks: list[Mapping[str, Any]], run_id: str, task_id: str
 ) -> Mapping[str, Any]:
-    for key in ("task_id", "name", "display_name", "pod_name"):
-        hits = [t for t in tasks if t.get(key) == task_id]
+    several: list[Mapping[str, Any]] = []
+    for key in ("task_id", "name", "display_name", "pod_name", "scope_path", "path"):
+        hits = [
+            t for t in tasks
+            if (task_path(t) if key == "path" else t.get(key)) == task_id
+        ]  # fmt: skip
         if len(hits) == 1 or (hits and key == "task_id"):
             return hits[0]
-    names = ", ".join(f"{t.get('task_id')} ({_task_name(t)})" for t in tasks[:20])
+        several = several or hits
+    if several:
+        listed = ", ".join(f"{t.get('task_id')} ({task_path(t)})" for t in several)
+        raise ArtifactNotFound(
+            f"{task_id!r} names several tasks of run {run_id!r}: {listed}; pass a "
+            "task_id or a task path such as 'tune-forest.fit'"
+        )
+    names = ", ".join(f"{t.get('task_id')} ({task_path(t)})" for t in tasks[:20])
     raise ArtifactNotFound(
         f"run {run_id!r} has no task {task_id!r}; its tasks: {names or 'none'}. "
-        "Pass a task_id (or a unique task name) from client.tasks(run_id)."
+        "Pass a task_id (or a unique task name or path) from client.tasks(run_id)."
     )
 
 

@@ -584,8 +584,9 @@ class Client(_BaseClient):
     def artifacts(self, run_id: str) -> pandas.DataFrame:
         """Every output artifact of the run's tasks, one row each.
 
-        Columns: task_id, task_name, output_key, name, type, uri, number_value,
-        metadata (a dict, ML Metadata wrappers removed), artifact_id, run_id.
+        Columns: task_id, task_name, task_path (``tune-forest.fit``: names repeat
+        across sub-DAGs), output_key, name, type, uri, number_value, metadata (a
+        dict, ML Metadata wrappers removed), artifact_id, run_id.
         """
         from . import _artifact
 

@@ -82,14 +82,16 @@ class Comparison:
                 for name, value in vs.metric_rows(
                     row["name"], row["number_value"], row["metadata"]
                 ):
-                    key = (row["task_name"], row["output_key"] or "", name)
+                    task = _artifact.task_path(row["_task"])
+                    key = (task, row["output_key"] or "", name)
                     table.setdefault(key, {}).setdefault(label, value)
         return table
 
     def to_frame(self) -> pandas.DataFrame:
         """Metrics across runs: index (task, output, metric), one column per run.
 
-        ``frame.attrs["run_ids"]`` maps each column label to its run id.
+        ``task`` is the task's path in the DAG (``tune-forest.fit``), as names
+        repeat across sub-DAGs. ``frame.attrs["run_ids"]`` maps each column label to its run id.
         """
         import pandas as pd
 

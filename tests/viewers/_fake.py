@@ -11,7 +11,9 @@ import io
 import tarfile
 from typing import Any
 
-from tests.client._mock import FakeServer, reply
+from tests.client._mock import FakeServer, reply, run_body
+
+__all__ = ["RUN", "TASK", "artifact", "reply", "run_body", "server", "task", "tgz"]
 
 RUN = "9d0c1e7a-0000-4000-8000-000000000032"
 TASK = "task-eval"

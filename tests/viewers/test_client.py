@@ -215,3 +215,15 @@ def test_async_client_reads_the_file_up_front(demo_server, demo):
     frame, art = asyncio.run(main())
     assert key in set(frame["output_key"])
     assert art.data.startswith(b"# ") and art.view_spec()["kind"] == "markdown"
+
+
+def test_repeated_task_names_are_told_apart_by_path(kfp, demo):
+    run_id, _, key = first(demo, "Metric", "fit_metrics")
+    frame = kfp.artifacts(run_id)
+    paths = sorted(set(frame.loc[frame["output_key"] == key, "task_path"]))
+    assert len(paths) == 2 and all(p.endswith(".fit") for p in paths)
+    with pytest.raises(ArtifactNotFound, match="names several tasks.*task path"):
+        kfp.artifact(run_id, "fit", key)
+    by_path = kfp.artifact(run_id, paths[0], key)
+    row = frame[(frame["task_path"] == paths[0]) & (frame["name"] == "accuracy")]
+    assert by_path.metadata["accuracy"] == row["number_value"].iloc[0]
