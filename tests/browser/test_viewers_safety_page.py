@@ -238,7 +238,7 @@ def test_run_names_with_markup_are_shown_as_text_in_compare(
     errors = open_panel(page, panel)
     url = page.url
     viewer = page.get_by_test_id("kfp-artifact-viewer")
-    expect(viewer.get_by_test_id("viewer-metrics").first).to_be_visible()
+    expect(viewer.get_by_test_id("viewer-table").first).to_be_visible()
     text = viewer.text_content() or ""
     for name in names:
         assert name in text, name
