@@ -246,3 +246,39 @@ def test_run_names_with_markup_are_shown_as_text_in_compare(
     page.wait_for_timeout(200)
     _untouched(page, rec, url)
     expect_no_page_errors(errors)
+
+
+def test_run_names_with_markup_are_text_in_run_table_and_run_view(
+    page: Page, rec: RecordingHarness, guarded_page: dict, demo: DemoArtifacts,
+    read_client: Client,
+) -> None:  # fmt: skip
+    from kfp_nb.widgets import RunTable, RunView
+
+    runs = demo.edge_runs
+    page.context.add_cookies([{"name": "kfp_nb_session", "value": SECRET,
+                               "url": rec.url}])  # fmt: skip
+    page.goto(rec.url + "/seed-origin")
+    page.evaluate("() => localStorage.setItem('kfp_nb_mine', 'kept')")
+    exp_id = runs[0]["experiment_id"]
+    table = rec.show(lambda: RunTable(read_client, experiment_id=exp_id, polling=False))
+    errors = open_panel(page, table)
+    url = page.url
+    links = page.get_by_test_id("run-link")
+    expect(links).to_have_count(2)
+    assert sorted(links.all_text_contents()) == sorted(r["display_name"] for r in runs)
+    root = page.get_by_test_id("kfp-run-table")
+    assert root.locator("img, script, i, b").count() == 0
+    _untouched(page, rec, url)
+    expect_no_page_errors(errors)
+
+    view = rec.show(lambda: RunView(read_client, runs[0]["run_id"], polling=False))
+    errors = open_panel(page, view)
+    url = page.url
+    name = page.locator(".kfp-detail-name")
+    expect(name).to_have_text(runs[0]["display_name"])
+    expect(page.get_by_test_id("detail-fields")).to_contain_text("line2 <b>bold?</b>")
+    assert page.locator(".kfp-detail-header img, .kfp-detail-fields b").count() == 0
+    page.wait_for_timeout(200)
+    _untouched(page, rec, url)
+    assert not guarded_page["dialogs"], guarded_page["dialogs"]
+    expect_no_page_errors(errors)
