@@ -295,7 +295,7 @@ class Artifact:
     ) -> Artifact:
         """An artifact from bytes you already have (a file, a test)."""
         if not isinstance(data, (bytes, bytearray)):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
+            raise TypeError(f"data must be bytes, got {data.__class__.__name__}")
         return cls(name=name, type=type, metadata=metadata, uri=uri, data=bytes(data))
 
     @classmethod

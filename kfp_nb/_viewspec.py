@@ -59,6 +59,7 @@ IMAGE_MIME = {
 _HEX_BYTES = 512
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",\t;|"
+_JSON_SNIFF = 16 * MIB
 
 
 @dataclass
@@ -234,7 +235,8 @@ def sniff(data: bytes) -> str:
         return "svg"
     if start.startswith(("<!doctype html", "<html")):
         return "html"
-    if start[:1] in "{[":
+    # Parsing proves JSON; past _JSON_SNIFF bytes it is shown as text instead.
+    if start[:1] in ("{", "[") and len(data) <= _JSON_SNIFF:
         try:
             json.loads(data.decode("utf-8-sig"))
             return "json"

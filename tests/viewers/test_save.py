@@ -72,3 +72,8 @@ def test_missing_directory_and_metadata_only_kinds(tmp_path):
     with pytest.raises(ArtifactError, match="no file, only metadata"):
         metric.save(directory=tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_from_bytes_needs_bytes():
+    with pytest.raises(TypeError, match="data must be bytes, got str"):
+        Artifact.from_bytes("text", name="x", type="Dataset")
