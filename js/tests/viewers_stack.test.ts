@@ -37,6 +37,20 @@ describe("stack specs", () => {
     ]);
     expect(qa(el, "cm-cell")).toHaveLength(4);
     expect(qa(el, "roc-curve")).toHaveLength(1);
+    // The artifact's run/task/name line is shown once, not under every part.
+    expect(qa(el, "viewer-source")).toHaveLength(1);
+  });
+
+  it("names each part's source when the parts come from different artifacts", () => {
+    const other = {
+      ...roc,
+      artifact: { run_id: "run-2", task_id: "t", name: "<roc>" },
+    };
+    const { el } = show(spec("stack", { layout: "row", specs: [matrix, other] }));
+    const lines = qa(el, "viewer-source").map((s) => s.textContent);
+    expect(lines).toEqual([lines[0], "run run-2 · task t · artifact <roc>"]);
+    expect(lines[0]).toContain("run run-1");
+    expect(qa(el, "viewer-source")).toHaveLength(2);
   });
 
   it("lays a comparison out side by side", () => {
@@ -132,11 +146,8 @@ describe("notes", () => {
     expect(el.querySelector("b")).toBeNull();
     // The kernel's note already says it: no second truncation line.
     expect(q(el, "table-truncated")).toBeNull();
-    const notes = q(el, "viewer-notes")!;
-    expect(
-      notes.compareDocumentPosition(q(el, "viewer-table")!) &
-        Node.DOCUMENT_POSITION_FOLLOWING,
-    ).toBeTruthy();
+    // First thing inside the viewer, above the table.
+    expect(q(el, "viewer-table")!.firstElementChild).toBe(q(el, "viewer-notes"));
   });
 
   it("lets markdown and text notes replace the viewer's own truncation line", () => {

@@ -35,7 +35,6 @@ export function renderHtml(spec: Json): Drawn {
     sandbox: SANDBOX,
     referrerpolicy: "no-referrer",
     title: typeof spec.title === "string" && spec.title ? spec.title : "HTML artifact",
-    loading: "lazy",
   });
   frame.setAttribute("srcdoc", frameDocument(html));
   const wrap = h("div", { class: "kfp-html-wrap", "data-testid": "html-wrap" }, frame);

@@ -83,7 +83,7 @@ function renderStack(spec: Json, ctx: ViewerContext, depth: number): Drawn {
   const inner: ViewerContext = { ...ctx, image: new Uint8Array(0) };
   const drawn = specs
     .slice(0, MAX_STACK_ITEMS)
-    .map((s) => drawSpec(s, inner, depth + 1));
+    .map((s) => drawSpec(s, inner, depth + 1, sourceKey(spec)));
   for (const d of drawn) root.append(d.el);
   if (specs.length > MAX_STACK_ITEMS) {
     const cap = `cap: ${MAX_STACK_ITEMS} views`;
@@ -126,7 +126,8 @@ export function renderViewSpec(
 }
 
 // One spec with its header and notes; the viewer's own exceptions become a message.
-function drawSpec(spec: unknown, ctx: ViewerContext, depth: number): Drawn {
+// `shown`: the source line of the enclosing stack, not repeated under each part.
+function drawSpec(spec: unknown, ctx: ViewerContext, depth: number, shown = ""): Drawn {
   const s = obj(spec);
   const kind = str(s.kind);
   const viewer = Object.prototype.hasOwnProperty.call(VIEWERS, kind)
@@ -142,10 +143,12 @@ function drawSpec(spec: unknown, ctx: ViewerContext, depth: number): Drawn {
       "data-testid": "artifact-view",
       "data-kind": kind,
     },
-    header(s),
-    notes(s),
+    header(s, shown),
     body.el,
   );
+  // Inside the viewer's root, first: the notes belong to what it shows.
+  const said = notes(s);
+  if (said) body.el.prepend(said);
   return { el, cleanup: body.cleanup };
 }
 
@@ -172,7 +175,8 @@ function notes(spec: Json): HTMLElement | null {
 
 // The spec's title and where the artifact comes from, as text: names can hold
 // markup (case 38) and must show it literally.
-function header(spec: Json): HTMLElement {
+/** "run R · task T · artifact N · type X" and the URI of a spec's artifact. */
+function sourceOf(spec: Json): { line: string; uri: string } {
   const a = obj(spec.artifact);
   const parts: [string, string][] = [
     ["run", str(a.run_id)],
@@ -180,22 +184,34 @@ function header(spec: Json): HTMLElement {
     ["artifact", str(a.name)],
     ["type", str(a.type)],
   ];
-  const source = parts
+  const line = parts
     .filter(([, v]) => v)
     .map(([k, v]) => `${k} ${v}`)
     .join(" · ");
+  return { line, uri: str(a.uri) };
+}
+
+/** A key that is equal for two specs of the same artifact. */
+function sourceKey(spec: Json): string {
+  return JSON.stringify(sourceOf(spec));
+}
+
+function header(spec: Json, shown: string): HTMLElement {
+  const a = obj(spec.artifact);
   const title = str(spec.title) || str(a.name) || "Artifact";
-  return h(
+  const head = h(
     "div",
     { class: "kfp-viewer-head" },
     h("div", { class: "kfp-viewer-title", "data-testid": "viewer-title" }, title),
-    source
-      ? h("div", { class: "kfp-viewer-source", "data-testid": "viewer-source" }, source)
-      : null,
-    str(a.uri)
-      ? h("div", { class: "kfp-viewer-uri", title: str(a.uri) }, str(a.uri))
-      : null,
   );
+  if (sourceKey(spec) === shown) return head;
+  const { line, uri } = sourceOf(spec);
+  if (line) {
+    const testid = "viewer-source";
+    head.append(h("div", { class: "kfp-viewer-source", "data-testid": testid }, line));
+  }
+  if (uri) head.append(h("div", { class: "kfp-viewer-uri", title: uri }, uri));
+  return head;
 }
 
 /** The `artifact_viewer` panel: traits `spec` and `image`, `download` requests. */
