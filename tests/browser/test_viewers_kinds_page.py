@@ -107,6 +107,16 @@ def _error(page: Page, view: Locator) -> None:
     assert view.get_by_test_id("cm-cell").count() == 0
 
 
+def _too_large(page: Page, view: Locator) -> None:
+    expect(view.get_by_test_id("too-large-message")).to_contain_text("html_max_bytes")
+    assert page.get_by_test_id("html-frame").count() == 0
+    # The download asks the kernel for the whole file and saves it as-is.
+    with page.expect_download() as info:
+        view.get_by_test_id("viewer-download").click()
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith(b"<!DOCTYPE html>") and b"Evaluation report" in data
+
+
 def _v1(page: Page, view: Locator) -> None:
     for kind in ("confusion_matrix", "roc", "table", "markdown", "html"):
         expect(view.get_by_test_id(f"viewer-{kind}").first).to_be_visible()
@@ -132,7 +142,10 @@ KINDS: dict[str, tuple[str, int | None, str, Callable[[Page, Locator], None]]] =
     "binary": ("weights_blob", 0, "viewer-binary", _binary),
     "error": ("malformed_confusion_matrix", 0, "kfp-artifact-viewer", _error),
     "v1_ui_metadata": ("mlpipeline-ui-metadata", None, "kfp-artifact-viewer", _v1),
+    "too_large": ("report", None, "viewer-too_large", _too_large),
 }  # fmt: skip
+#: Caps set on the viewer of a kind (a small HTML cap turns a report into a download).
+CAPS = {"too_large": {"html_max_bytes": 1000}}
 
 
 def test_every_viewer_kind_renders_with_a_screenshot(
@@ -145,8 +158,8 @@ def test_every_viewer_kind_renders_with_a_screenshot(
         run = demo.edge_runs[edge] if edge is not None else None
         run_id, task_id = demo.find(key, run=run)
         panel = rec.show(
-            lambda r=run_id, t=task_id, k=key: ArtifactViewer(
-                read_client.artifact(r, t, k)
+            lambda r=run_id, t=task_id, k=key, c=CAPS.get(kind, {}): ArtifactViewer(
+                read_client.artifact(r, t, k), **c
             )
         )
         errors = open_panel(page, panel)
