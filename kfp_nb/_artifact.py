@@ -117,24 +117,32 @@ def artifact_rows(tasks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 if not isinstance(art, dict):
                     continue
                 meta = art.get("metadata")
+                meta = vs.unwrap(meta) if isinstance(meta, dict) else meta
+                if not isinstance(meta, dict):  # a bare value: keep it, named
+                    meta = {} if meta is None else {"value": meta}
                 rows.append(
                     {
-                        "task_id": task.get("task_id"),
+                        "task_id": _text(task.get("task_id")),
                         "task_name": _task_name(task),
                         "task_path": task_path(task),
-                        "output_key": group.get("artifact_key"),
-                        "name": art.get("name"),
-                        "type": art.get("type"),
-                        "uri": art.get("uri"),
+                        "output_key": _text(group.get("artifact_key")),
+                        "name": _text(art.get("name")),
+                        "type": _text(art.get("type")),
+                        "uri": _text(art.get("uri")),
                         "number_value": _float(art.get("number_value")),
-                        "metadata": vs.unwrap(meta) if isinstance(meta, dict) else {},
-                        "artifact_id": art.get("artifact_id"),
-                        "run_id": task.get("run_id"),
+                        "metadata": meta,
+                        "artifact_id": _text(art.get("artifact_id")),
+                        "run_id": _text(task.get("run_id")),
                         "_task": task,
                         "_raw": art,
                     }
                 )
     return rows
+
+
+def _text(value: Any) -> str | None:
+    """A wire field as text (ids and names may come as numbers); None stays None."""
+    return None if value is None or value == "" else str(value)
 
 
 def _float(value: Any) -> float | None:

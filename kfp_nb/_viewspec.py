@@ -154,7 +154,8 @@ def unwrap(value: Any) -> Any:
 
 def normalise_type(kind: str | None) -> str:
     """``system.Metrics`` / ``Metrics`` → ``Metric``; other titles lose ``system.``."""
-    name = (kind or "").split(".")[-1] if (kind or "").startswith("system.") else kind
+    kind = str(kind) if kind is not None else ""
+    name = kind.split(".")[-1] if kind.startswith("system.") else kind
     name = name or "Artifact"
     return {
         "Metrics": "Metric",

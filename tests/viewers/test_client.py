@@ -227,3 +227,30 @@ def test_repeated_task_names_are_told_apart_by_path(kfp, demo):
     by_path = kfp.artifact(run_id, paths[0], key)
     row = frame[(frame["task_path"] == paths[0]) & (frame["name"] == "accuracy")]
     assert by_path.metadata["accuracy"] == row["number_value"].iloc[0]
+
+
+NASTY = [None, 3, "text", [], {}, {"list": [1, {"struct": {"a": None}}]},
+         {"struct": {"confusionMatrix": None}}, {"confusionMatrix": {"rows": "x"}},
+         {"confidenceMetrics": [None, {}]}, {"display_name": "x"},
+         {"evaluationSlices": [None, {"slice": 1}]}, {"a": float("nan")}]  # fmt: skip
+TYPES = ["Metric", "ClassificationMetric", "SlicedClassificationMetric", "HTML",
+         "Dataset", None, 7]  # fmt: skip
+
+
+def test_no_metadata_shape_or_type_crashes_the_listing_or_the_viewer():
+    arts = [
+        _fake.artifact(f"a{i}-{j}", kind, metadata=meta, number_value="0.5")
+        for i, kind in enumerate(TYPES) for j, meta in enumerate(NASTY)
+    ]  # fmt: skip
+    for art in arts:
+        art["metadata"] = art["metadata"] if art["metadata"] != {} else None
+    tasks = [_fake.task({art["name"]: [art] for art in arts})]
+    client = _fake.server(tasks).client()
+    frame = client.artifacts(_fake.RUN)
+    assert len(frame) == len(arts) and all(isinstance(m, dict) for m in frame.metadata)
+    for art in arts:
+        spec = client.artifact(_fake.RUN, _fake.TASK, art["name"]).view_spec()
+        json.dumps(spec, allow_nan=False)
+        for inner in iter_specs(spec):
+            if inner["kind"] == "error":
+                assert art["name"] in inner["message"]

@@ -468,3 +468,23 @@ def test_every_spec_has_the_common_fields():
             assert {"kind", "title", "artifact", "size", "caps"} <= set(spec)
             assert spec["artifact"]["name"] == art.name
             assert set(spec["caps"]) == {"bytes", "rows"}
+
+
+@pytest.mark.parametrize("kind", ["HTML", "Markdown", "Dataset", "Model", "Artifact"])
+def test_random_and_cut_bytes_never_crash_a_viewer(kind):
+    import random
+
+    rng = random.Random(kind)
+    samples = [png()[:n] for n in (8, 20, 40)] + [
+        b"\xef\xbb\xbf" + b'{"a": [1, 2', b'"unterminated,quote\n1,2', b"\r\n\r\n",
+        b"a,b\n1,2,3,4\n5\n", b"<svg", b"GIF89a", b"RIFF\xff\xff\xff\xffWEBP",
+    ]  # fmt: skip
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600)))
+                for _ in range(30)]  # fmt: skip
+    for data in samples:
+        art = Artifact(name="x", type=kind, data=data, **WHO)
+        for spec in iter_specs(spec_of(art)):
+            assert spec["kind"] in {"html", "markdown", "table", "image", "text",
+                                    "binary", "error", "too_large"}  # fmt: skip
+            if spec["kind"] == "error":
+                assert "'x'" in spec["message"] and "run-7" in spec["message"]
