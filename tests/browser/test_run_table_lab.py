@@ -20,9 +20,8 @@ from ._lab import LabServer, notebook, open_notebook, run_all, run_cell
 CELLS = (
     (
         "import kfp_nb\n"
-        "from kfp_nb.widgets import RunTable\n"
         "client = kfp_nb.Client()\n"
-        "table = RunTable(client, polling=False)\n"
+        "table = kfp_nb.RunTable(client, polling=False)\n"
         "table"
     ),
     'print("SELECTED", sorted(table.selected))',
