@@ -18,7 +18,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -34,13 +34,16 @@ __all__ = [
     "confusion_spec",
     "content_parts",
     "error_spec",
+    "iter_specs",
     "metric_rows",
     "metrics_spec",
     "normalise_type",
     "options",
     "public_uri",
     "roc_spec",
+    "sliced_parts",
     "sniff",
+    "too_large_spec",
     "ui_metadata_parts",
     "unwrap",
 ]
@@ -1084,24 +1087,6 @@ def _ui_confusion(
     }
     spec = confusion_spec(info, matrix, caps=caps)
     return Part(spec, frame=("confusion_matrix", spec))
-
-
-def parts_or_error(
-    info: Mapping[str, Any], build: Callable[[], list[Part]], fix: str = ""
-) -> list[Part]:
-    """``build()``, with any SpecError (or too-large table) turned into one spec."""
-    try:
-        return build()
-    except _TooLarge as exc:
-        return [
-            Part(
-                too_large_spec(
-                    info, size=exc.size, cap=exc.cap, cap_name=exc.name, sniffed="csv"
-                )
-            )
-        ]
-    except SpecError as exc:
-        return [Part(error_spec(info, str(exc), fix))]
 
 
 def iter_specs(spec: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
