@@ -9,8 +9,12 @@ or an artifact name:
   ``artifact(run, task, "metrics")`` is the whole group (``type`` ``Metric``,
   every metric in ``metadata``) and ``artifact(run, task, "accuracy")`` one
   metric of it.
-- Otherwise the artifact of that name (or id); a name found under several keys
-  is an error listing ``"<key>/<name>"`` forms, which are also accepted.
+- Otherwise the artifact of that name (or id); a name found under several keys,
+  or a key holding several non-metric artifacts (a list output), is an error
+  listing ``"<key>/<name>"`` forms, which are also accepted.
+
+``task_id`` may also be a unique task name or the task's path in the DAG
+(``tune-forest.fit``), which tells apart tasks of the same name in sub-DAGs.
 
 Content that lives in a file is read lazily through ``read_artifact`` (base64,
 gzip and tar handled in memory by :mod:`kfp_nb._artifacts`; unsafe archive
@@ -220,8 +224,15 @@ def find_artifact(
     task = _pick_task(tasks, run_id, task_id)
     rows = artifact_rows([task])
     by_key = [r for r in rows if r["output_key"] == name]
-    if by_key:
+    metrics = all(vs.normalise_type(r["type"]) == "Metric" for r in by_key)
+    if len(by_key) == 1 or (by_key and metrics):
         return task, name, by_key
+    if by_key:  # a list output: several files under one key
+        listed = ", ".join(f"{name}/{r['name'] or r['artifact_id']}" for r in by_key)
+        raise ArtifactNotFound(
+            f"output {name!r} of task {task.get('task_id')!r} in run {run_id!r} "
+            f"holds {len(by_key)} artifacts: {listed}; pass one of these"
+        )
     key, _, short = name.partition("/")
     hits = [r for r in rows if name in (r["name"], r["artifact_id"])]
     if not hits and short:

@@ -254,3 +254,15 @@ def test_no_metadata_shape_or_type_crashes_the_listing_or_the_viewer():
         for inner in iter_specs(spec):
             if inner["kind"] == "error":
                 assert art["name"] in inner["message"]
+
+
+def test_a_list_output_asks_which_artifact():
+    tasks = [_fake.task({"shards": [
+        _fake.artifact("part-0", "Dataset", uri="s3://b/0"),
+        _fake.artifact("part-1", "Dataset", uri="s3://b/1"),
+    ]})]  # fmt: skip
+    client = _fake.server(tasks, {"shards": b"a,b\n1,2\n"}).client()
+    with pytest.raises(ArtifactNotFound, match="holds 2 artifacts: shards/part-0"):
+        client.artifact(_fake.RUN, _fake.TASK, "shards")
+    art = client.artifact(_fake.RUN, _fake.TASK, "shards/part-1")
+    assert art.name == "part-1" and art.uri == "s3://b/1"
