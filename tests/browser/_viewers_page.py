@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Frame, Page
 
 from kfp_nb.server._content import CANARY_GLOBAL, CANARY_PATH
@@ -27,13 +26,15 @@ from ._harness import Harness
 
 __all__ = [
     "CANARY_GLOBAL",
-    "rec",
     "CANARY_PATH",
     "DemoArtifacts",
     "RecordingHarness",
+    "compare_viewer",
     "html_frame",
     "page_state",
     "probe_report",
+    "recording_harness",
+    "viewer_class",
 ]
 
 EDGE_EXPERIMENT = "viewer-edge-cases"
@@ -196,9 +197,8 @@ def viewer_class() -> Any:
         return ArtifactViewer
 
 
-@pytest.fixture
-def rec(bundle: Any) -> Iterator[RecordingHarness]:
-    """A ``RecordingHarness`` for one test (import this fixture into the module)."""
+def recording_harness() -> Iterator[RecordingHarness]:
+    """Body of a test module's ``rec`` fixture: a harness, closed and checked."""
     h = RecordingHarness()
     yield h
     h.close()

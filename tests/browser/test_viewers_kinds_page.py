@@ -19,10 +19,10 @@ from kfp_nb import Client
 from ._panels import expect_no_page_errors, open_panel
 from ._viewers_page import (
     DemoArtifacts,
-    compare_viewer,
     RecordingHarness,
+    compare_viewer,
     html_frame,
-    rec,  # noqa: F401 - fixture
+    recording_harness,
     viewer_class,
 )
 
@@ -36,6 +36,11 @@ def demo(read_server: Any) -> DemoArtifacts:
 def read_client(read_server: Any) -> Iterator[Client]:
     with Client(read_server.url) as c:
         yield c
+
+
+@pytest.fixture
+def rec(bundle: Any) -> Iterator[RecordingHarness]:
+    yield from recording_harness()
 
 
 def _metrics(page: Page, view: Locator) -> None:
@@ -157,8 +162,9 @@ def test_every_viewer_kind_renders_with_a_screenshot(
     for kind, (key, edge, testid, check) in KINDS.items():
         run = demo.edge_runs[edge] if edge is not None else None
         run_id, task_id = demo.find(key, run=run)
+        caps = CAPS.get(kind, {})
         panel = rec.show(
-            lambda r=run_id, t=task_id, k=key, c=CAPS.get(kind, {}): ArtifactViewer(
+            lambda r=run_id, t=task_id, k=key, c=caps: ArtifactViewer(
                 read_client.artifact(r, t, k), **c
             )
         )

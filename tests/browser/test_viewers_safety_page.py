@@ -22,12 +22,12 @@ from ._panels import expect_no_page_errors, open_panel
 from ._viewers_page import (
     CANARY_GLOBAL,
     DemoArtifacts,
-    compare_viewer,
     RecordingHarness,
+    compare_viewer,
     html_frame,
     page_state,
     probe_report,
-    rec,  # noqa: F401 - fixture
+    recording_harness,
     viewer_class,
 )
 
@@ -50,6 +50,11 @@ def demo(read_server: Any) -> DemoArtifacts:
 def read_client(read_server: Any) -> Iterator[Client]:
     with Client(read_server.url) as c:
         yield c
+
+
+@pytest.fixture
+def rec(bundle: Any) -> Iterator[RecordingHarness]:
+    yield from recording_harness()
 
 
 @pytest.fixture
@@ -139,12 +144,13 @@ def _markdown_dom(page: Page) -> dict[str, Any]:
     return page.get_by_test_id("markdown-body").evaluate(
         """body => ({
             scripts: body.querySelectorAll('script').length,
-            active: body.querySelectorAll(
-                'iframe,frame,object,embed,form,button,input,style,svg,base,meta').length,
+            active: body.querySelectorAll('iframe,frame,object,embed,form,' +
+                'button,input,style,svg,base,meta').length,
             handlers: [...body.querySelectorAll('*')].flatMap(el =>
                 [...el.attributes].filter(a => a.name.toLowerCase().startsWith('on'))
                     .map(a => el.tagName + '.' + a.name)),
-            hrefs: [...body.querySelectorAll('[href]')].map(e => e.getAttribute('href')),
+            hrefs: [...body.querySelectorAll('[href]')]
+                .map(e => e.getAttribute('href')),
             srcs: [...body.querySelectorAll('[src]')].map(e => e.getAttribute('src')),
             text: body.textContent,
         })"""
@@ -166,7 +172,9 @@ def test_markdown_with_script_onerror_and_js_links_executes_nothing(
     dom = _markdown_dom(page)
     assert dom["scripts"] == 0 and dom["active"] == 0, dom
     assert dom["handlers"] == [], dom["handlers"]
-    assert all(re.match(r"(https?:|mailto:|#)", h, re.I) for h in dom["hrefs"]), dom
+    assert all(
+        re.match(r"(https?:|mailto:|#)", h, re.IGNORECASE) for h in dom["hrefs"]
+    ), dom
     assert "x" not in dom["srcs"], dom["srcs"]
     assert "訓練 🚀" in dom["text"]
 

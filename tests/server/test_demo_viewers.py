@@ -60,7 +60,9 @@ def _outputs(run: dict[str, Any]) -> dict[str, tuple[dict, list[dict]]]:
 
 
 def _read(api: httpx.Client, run: dict, task: dict, key: str) -> tuple[str, bytes]:
-    resp = api.get(f"/runs/{run['run_id']}/nodes/{task['task_id']}/artifacts/{key}:read")
+    resp = api.get(
+        f"/runs/{run['run_id']}/nodes/{task['task_id']}/artifacts/{key}:read"
+    )
     assert resp.status_code == 200, (key, resp.text)
     blob = base64.b64decode(resp.json()["data"])
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
@@ -105,8 +107,16 @@ def test_unsafe_markdown_and_svg_carry_script_payloads(demo_api, edge_runs):
     assert md["type"] == "Markdown"
     _, text = _read(demo_api, run, task, "unsafe_markdown")
     markdown = text.decode()
-    for payload in ("<script>", 'onerror="', "](javascript:", "](JaVaScRiPt:",
-                    'href="javascript:', "<svg onload=", "<iframe", "<form"):
+    for payload in (
+        "<script>",
+        'onerror="',
+        "](javascript:",
+        "](JaVaScRiPt:",
+        'href="javascript:',
+        "<svg onload=",
+        "<iframe",
+        "<form",
+    ):
         assert payload in markdown, payload
     assert markdown.count(CANARY_GLOBAL) >= 6
     task, _ = outputs["unsafe_svg"]
@@ -130,7 +140,10 @@ def test_wrapped_classification_metrics_use_the_ml_metadata_layers(edge_runs):
     _, (art,) = _outputs(edge_runs[0])["wrapped_classification_metrics"]
     meta = art["metadata"]
     assert set(meta) == {
-        "display_name", "store_session_info", "confusionMatrix", "confidenceMetrics"
+        "display_name",
+        "store_session_info",
+        "confusionMatrix",
+        "confidenceMetrics",
     }
     rows = meta["confusionMatrix"]["struct"]["rows"]
     assert len(rows) == len(meta["confusionMatrix"]["struct"]["annotationSpecs"])
