@@ -78,6 +78,8 @@ describe("Markdown sanitizing", () => {
       }
       for (const link of Array.from(div.querySelectorAll("a"))) {
         expect(link.hasAttribute("href")).toBe(false);
+        expect(link.className).toBe("kfp-link-removed");
+        expect(link.title).toContain("Link removed");
       }
     }
   });

@@ -74,10 +74,16 @@ function sanitizer(): Purifier {
     }
   });
   p.addHook("afterSanitizeAttributes", (node) => {
-    if (node.nodeName.toLowerCase() !== "a" || !(node as Element).hasAttribute("href"))
-      return;
-    (node as Element).setAttribute("target", "_blank");
-    (node as Element).setAttribute("rel", "noopener noreferrer");
+    if (node.nodeName.toLowerCase() !== "a") return;
+    const link = node as Element;
+    if (link.hasAttribute("href")) {
+      link.setAttribute("target", "_blank");
+      link.setAttribute("rel", "noopener noreferrer");
+    } else {
+      // Shown as plain text, so a neutralized link does not look clickable.
+      link.setAttribute("class", "kfp-link-removed");
+      link.setAttribute("title", "Link removed: only http(s) and mailto links open");
+    }
   });
   purifier = p;
   return p;
