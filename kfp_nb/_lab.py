@@ -76,42 +76,43 @@ def run_demo(
     from .server import launch
 
     url = f"http://{host}:{port}"
-    server = None
     if not _port_free("127.0.0.1", lab_port):
         # Jupyter would quietly move to another port and the URL printed here
         # would point at whatever holds this one.
         raise _busy("free for JupyterLab", lab_port, "LAB_PORT")
-    if _answers(url):
-        print(
-            f"Using the KFP API already answering at {url} (it is not stopped on "
-            "exit). The notebooks act on its runs; they skip destructive steps "
-            "unless it is kfp_nb's embedded server.",
-            flush=True,
-        )
-    elif not _port_free(host, port):
-        raise _busy("a KFP API", port, "PORT")
-    else:
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-        server = launch(db=db, demo=True, speed=speed, host=host, port=port)
-        print(f"Embedded KFP server with demo data at {url} (database {db})", flush=True)
-
-    token = secrets.token_hex(16)
-    env = dict(os.environ, KFP_HOST=url)
-    lab = subprocess.Popen(
-        _lab_command(port=lab_port, root=Path(notebooks).resolve(), token=token),
-        env=env,
-    )
-    print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}", flush=True)
-    stops = "JupyterLab and the server" if server else "JupyterLab"
-    print(f"Press Ctrl-C to stop {stops}.", flush=True)
-    # A plain `kill` should clean up as Ctrl-C does.
+    # A plain `kill` should clean up as Ctrl-C does, at any moment from here on.
     signal.signal(signal.SIGTERM, _interrupt)
+    server = lab = None
     try:
+        if _answers(url):
+            print(
+                f"Using the KFP API already answering at {url} (it is not stopped on "
+                "exit). The notebooks act on its runs; they skip destructive steps "
+                "unless it is kfp_nb's embedded server.",
+                flush=True,
+            )
+        elif not _port_free(host, port):
+            raise _busy("a KFP API", port, "PORT")
+        else:
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            server = launch(db=db, demo=True, speed=speed, host=host, port=port)
+            print(f"Embedded KFP server with demo data at {url} (database {db})",
+                  flush=True)  # fmt: skip
+
+        token = secrets.token_hex(16)
+        lab = subprocess.Popen(
+            _lab_command(port=lab_port, root=Path(notebooks).resolve(), token=token),
+            env=dict(os.environ, KFP_HOST=url),
+        )
+        print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}", flush=True)
+        stops = "JupyterLab and the server" if server else "JupyterLab"
+        print(f"Press Ctrl-C to stop {stops}.", flush=True)
         return lab.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(lab)
+        if lab is not None:
+            _stop(lab)
         if server is not None:
             server.stop()
 

@@ -113,17 +113,21 @@ def launch(
     started = time.monotonic()
     deadline = started + timeout
     url = f"{server.url}/apis/v2beta1/healthz"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            answered = httpx.get(url, timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            answered = False
-        # Our child must still be alive: another server may own the port.
-        if answered and proc.poll() is None:
-            return server
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                answered = httpx.get(url, timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                answered = False
+            # Our child must still be alive: another server may own the port.
+            if answered and proc.poll() is None:
+                return server
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C while waiting: no orphaned server
+        server.stop()
+        raise
     server.stop()
     with open(log_path, "rb") as fh:
         tail = fh.read()[-2000:].decode(errors="replace")
