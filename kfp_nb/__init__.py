@@ -22,7 +22,11 @@ from ._errors import (
     Unimplemented,
     WaitTimeout,
 )
-from ._models import Artifact, Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
+from ._artifact import Artifact, ArtifactNotFound
+from ._compare import Comparison, compare
+from ._models import Artifact as ArtifactRecord
+from ._models import Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
+from ._viewspec import options
 from ._warnings import KFPWarning, UnknownStateWarning, UnparsedValueWarning
 
 __all__ = [
@@ -30,8 +34,13 @@ __all__ = [
     "ActionUnconfirmed",
     "Artifact",
     "ArtifactError",
+    "ArtifactNotFound",
+    "ArtifactRecord",
+    "ArtifactViewer",
     "AsyncClient",
     "Client",
+    "CompareView",
+    "Comparison",
     "ConnectError",
     "Experiment",
     "ExperimentPage",
@@ -58,13 +67,20 @@ __all__ = [
     "UnknownStateWarning",
     "UnparsedValueWarning",
     "WaitTimeout",
+    "compare",
+    "options",
 ]
 
 __version__ = "0.1.0"
 
 #: Names whose modules import anywidget/pandas/pyarrow: loaded on first use, so
 #: ``import kfp_nb`` stays cheap for scripts that only use the client.
-_LAZY = {"RunTable": ".widgets", "RunView": ".widgets"}
+_LAZY = {
+    "ArtifactViewer": ".widgets",
+    "CompareView": ".widgets",
+    "RunTable": ".widgets",
+    "RunView": ".widgets",
+}
 
 
 def __getattr__(name: str) -> object:
