@@ -34,7 +34,6 @@ __all__ = [
     "page_state",
     "probe_report",
     "recording_harness",
-    "viewer_class",
 ]
 
 EDGE_EXPERIMENT = "viewer-edge-cases"
@@ -185,18 +184,6 @@ def page_state(page: Page) -> dict[str, Any]:
     )
 
 
-def viewer_class() -> Any:
-    """``kfp_nb.ArtifactViewer``."""
-    import kfp_nb
-
-    try:
-        return kfp_nb.ArtifactViewer
-    except AttributeError:  # DEV: not exported yet
-        from kfp_nb.widgets._viewer import ArtifactViewer
-
-        return ArtifactViewer
-
-
 def recording_harness() -> Iterator[RecordingHarness]:
     """Body of a test module's ``rec`` fixture: a harness, closed and checked."""
     h = RecordingHarness()
@@ -209,8 +196,4 @@ def compare_viewer(client: Any, run_ids: list[str]) -> Any:
     """``ArtifactViewer(kfp_nb.compare(client, run_ids))``."""
     import kfp_nb
 
-    try:
-        compare = kfp_nb.compare
-    except AttributeError:  # DEV: not exported yet
-        from kfp_nb._compare import compare
-    return viewer_class()(compare(client, run_ids))
+    return kfp_nb.ArtifactViewer(kfp_nb.compare(client, run_ids))

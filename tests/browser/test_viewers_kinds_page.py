@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+import kfp_nb
 from kfp_nb import Client
 
 from ._panels import expect_no_page_errors, open_panel
@@ -23,7 +24,6 @@ from ._viewers_page import (
     compare_viewer,
     html_frame,
     recording_harness,
-    viewer_class,
 )
 
 
@@ -157,14 +157,13 @@ def test_every_viewer_kind_renders_with_a_screenshot(
     page: Page, rec: RecordingHarness, demo: DemoArtifacts, read_client: Client,
     artifacts: Path,
 ) -> None:  # fmt: skip
-    ArtifactViewer = viewer_class()
     page.set_viewport_size({"width": 1100, "height": 900})
     for kind, (key, edge, testid, check) in KINDS.items():
         run = demo.edge_runs[edge] if edge is not None else None
         run_id, task_id = demo.find(key, run=run)
         caps = CAPS.get(kind, {})
         panel = rec.show(
-            lambda r=run_id, t=task_id, k=key, c=caps: ArtifactViewer(
+            lambda r=run_id, t=task_id, k=key, c=caps: kfp_nb.ArtifactViewer(
                 read_client.artifact(r, t, k), **c
             )
         )

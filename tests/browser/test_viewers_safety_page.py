@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+import kfp_nb
 from kfp_nb import Client
 
 from ._panels import expect_no_page_errors, open_panel
@@ -28,7 +29,6 @@ from ._viewers_page import (
     page_state,
     probe_report,
     recording_harness,
-    viewer_class,
 )
 
 #: Every way out of the frame the hostile page tries; each must be refused.
@@ -78,7 +78,7 @@ def guarded_page(page: Page) -> Iterator[dict[str, list]]:
 
 
 def _viewer(client: Client, run_id: str, task_id: str, name: str) -> Any:
-    return viewer_class()(client.artifact(run_id, task_id, name))
+    return kfp_nb.ArtifactViewer(client.artifact(run_id, task_id, name))
 
 
 def _open(
