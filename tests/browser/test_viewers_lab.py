@@ -142,3 +142,31 @@ def test_hostile_artifacts_stay_inert_in_jupyterlab(
         if any(m in line for m in CANARY_MARKS) and "control-from-test" not in line
     ]  # fmt: skip
     assert not hits, hits
+
+
+def test_notebook_03_renders_every_viewer_in_jupyterlab(
+    browser: Browser, lab_env: tuple[LabServer, Any], artifacts: Path
+) -> None:
+    lab, _ = lab_env
+    source = Path(__file__).resolve().parents[2] / "notebooks" / "03-artifacts.ipynb"
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, timezone_id="UTC", locale="en-US"
+    )
+    page = context.new_page()
+    try:
+        open_notebook(page, lab.add_notebook("03.ipynb", json.loads(source.read_text())))
+        run_all(page)
+        expect(page.get_by_text("all checks passed")).to_be_visible(timeout=90_000)
+        viewers = page.get_by_test_id("kfp-artifact-viewer")
+        expect(viewers).to_have_count(13, timeout=30_000)
+        for kind in ("metrics", "confusion_matrix", "roc", "html", "markdown",
+                     "table", "image", "text", "binary", "error"):  # fmt: skip
+            assert page.get_by_test_id(f"viewer-{kind}").count() >= 1, kind
+        assert page.get_by_text("unknown panel").count() == 0
+        stderr = "application/vnd.jupyter.stderr"
+        outputs = page.locator(f".jp-OutputArea-output[data-mime-type='{stderr}']")
+        texts = [t for t in outputs.all_text_contents() if "Error" in t]
+        assert not texts, texts
+        page.screenshot(path=str(artifacts / "viewer_notebook03.png"), full_page=True)
+    finally:
+        context.close()
