@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -24,20 +25,19 @@ def free_port() -> int:
 
 
 def copy_repo(target: Path) -> Path:
-    """The tracked files of the work tree in ``target``, as a fresh clone has them.
+    """The files of the last commit in ``target``, as a fresh clone has them.
 
-    Builds and installs happen in the copy, so the work tree is never touched.
+    Uncommitted edits (of anyone working in the tree) are left out on purpose:
+    the replay checks what a clone would get. Builds and installs happen in the
+    copy, so the work tree is never touched.
     """
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if not source.is_file():
-            continue  # deleted in the work tree, not yet committed
-        dest = target / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="tar")
     return target
 
 
