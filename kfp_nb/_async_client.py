@@ -533,6 +533,16 @@ class AsyncClient(_BaseClient):
                 art._load_error = exc
         return art
 
+    async def snapshot(self, path: Any, frame_or_filters: Any = None, **_: Any) -> Any:
+        """Not available on the async client: snapshots use ``Client.snapshot``."""
+        # Limitation: no async snapshot — it is a one-off bulk export, where a
+        # blocking call in a worker thread serves as well as a second code path.
+        raise NotImplementedError(
+            "AsyncClient.snapshot is not available; use the synchronous client, "
+            "e.g. `await asyncio.to_thread(kfp_nb.Client(host, token=...).snapshot,"
+            " path, frame_or_filters)`"
+        )
+
 
 async def _acollect(
     pages: AsyncIterator[tuple[list[dict], _Pager]],

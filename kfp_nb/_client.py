@@ -6,13 +6,14 @@ DataFrame and never build a pydantic object per row.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from . import _artifacts, _errors, _transport
+from . import _artifacts, _errors, _snapshot, _transport
 from ._base_client import (
     _AMBIGUOUS,
     _MAX_PAGES,
@@ -614,6 +615,31 @@ class Client(_BaseClient):
         return _artifact.Artifact._from_rows(
             self, run_id, task, key, rows, name=name, loader=load
         )
+
+    # Snapshots --------------------------------------------------------------
+
+    def snapshot(
+        self,
+        path: str | os.PathLike[str],
+        frame_or_filters: Any = None,
+        *,
+        max_artifact_bytes: int = _snapshot.DEFAULT_MAX_ARTIFACT_BYTES,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
+        """Write runs, their experiments, tasks and artifacts to one local file.
+
+        ``frame_or_filters``: a runs DataFrame (its ``run_id`` column), a dict
+        of :meth:`runs` keyword filters, a list of run ids, or None for every
+        run (archived ones too). Each artifact payload over
+        ``max_artifact_bytes`` is recorded by size only. No credential is
+        written. Returns the manifest (counts, source host, selection). Serve
+        the file with ``kfp-nb serve --from-snapshot PATH``; the format is
+        described in :mod:`kfp_nb._snapshot`.
+        """
+        return _snapshot.write_snapshot(
+            self, path, frame_or_filters,
+            max_artifact_bytes=max_artifact_bytes, progress=progress,
+        )  # fmt: skip
 
 
 def _collect(

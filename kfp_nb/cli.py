@@ -19,8 +19,17 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (loopback)")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--db", default="kfp-nb.db", help="SQLite file (created if missing)")
+    p.add_argument(
+        "--db", default=None,
+        help="SQLite file (created if missing; default kfp-nb.db, or a temporary "
+        "file with --from-snapshot)",
+    )  # fmt: skip
     p.add_argument("--demo", action="store_true", help="seed demo data (idempotent)")
+    p.add_argument(
+        "--from-snapshot", metavar="PATH", default=None,
+        help="serve a snapshot written by Client.snapshot(); its runs stay as "
+        "captured (frozen) and need a fresh --db",
+    )  # fmt: skip
     p.add_argument(
         "--speed", type=float, default=1.0,
         help="simulation speed factor (20 = runs progress 20x faster)",
@@ -49,6 +58,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_body_bytes <= 0:
         print("kfp-nb serve: --max-body-bytes must be greater than 0", file=sys.stderr)
         return 2
+    if args.demo and args.from_snapshot:
+        print("kfp-nb serve: --demo and --from-snapshot cannot be combined",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.db is None:
+        args.db = _temporary_db() if args.from_snapshot else "kfp-nb.db"
     folder = os.path.dirname(os.path.abspath(args.db))
     if not os.path.isdir(folder):
         print(
@@ -60,16 +75,37 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(
-        args.db,
-        demo=args.demo,
-        speed=args.speed,
-        terminate_final=args.terminate_final,
-        max_body_bytes=args.max_body_bytes,
-    )
+    from kfp_nb._snapshot import SnapshotError
+
+    try:
+        app = create_app(
+            args.db,
+            demo=args.demo,
+            speed=args.speed,
+            terminate_final=args.terminate_final,
+            max_body_bytes=args.max_body_bytes,
+            from_snapshot=args.from_snapshot,
+        )
+    except SnapshotError as exc:
+        print(f"kfp-nb serve: cannot serve the snapshot: {exc}", file=sys.stderr)
+        return 2
+    if args.from_snapshot:
+        print(f"kfp-nb: replaying snapshot {args.from_snapshot} (runs frozen as "
+              "captured)", flush=True)  # fmt: skip
     print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _temporary_db() -> str:
+    """A database file in a new temporary folder, removed when the server exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="kfp-nb-replay-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return os.path.join(folder, "replay.db")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from .. import _states
 from . import _query, _schema
 from ._demo import register_pipelines, seed_demo
+from ._replay import is_snapshot_run, load_snapshot, snapshot_artifact
 from ._rules import (
     RpcError,
     check_retry,
@@ -355,6 +356,7 @@ class Api:
             self._run_or_404(db, run_id, f"Failed to delete a run {run_id}")
             db.execute("DELETE FROM tasks WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+            _forget_snapshot_runs(db, "run_id = ?", (run_id,))
         return {}
 
     def archive_run(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +390,7 @@ class Api:
         run_id = req["path"][0]
         with self.store.tx() as db:
             row = self._run_or_404(db, run_id, f"Failed to terminate run {run_id}")
+            _refuse_frozen(db, run_id, "terminate")
             now = time.time()
             reconcile(self.store, db, run_id, now)
             row = self.store.run_row(db, run_id)
@@ -410,6 +413,7 @@ class Api:
         run_id = req["path"][0]
         with self.store.tx() as db:
             row = self._run_or_404(db, run_id, f"Failed to retry run {run_id}")
+            _refuse_frozen(db, run_id, "retry")
             now = time.time()
             reconcile(self.store, db, run_id, now)
             row = self.store.run_row(db, run_id)
@@ -448,6 +452,8 @@ class Api:
                 "WHERE json_extract(value, '$.name') = ?))",
                 (run_id, node_id, node_id),
             ).fetchone()
+            if task is not None and is_snapshot_run(db, run_id):
+                return _snapshot_payload(db, run_id, task["task_id"], name, missing)
         if task is None or not run["schedule"]:
             raise missing
         if task["state_num"] != TASK_STATE_NUMBER["SUCCEEDED"]:
@@ -716,6 +722,10 @@ class Api:
                 "(SELECT run_id FROM runs WHERE experiment_id=?)",
                 (exp_id,),
             )
+            _forget_snapshot_runs(
+                db, "run_id IN (SELECT run_id FROM runs WHERE experiment_id=?)",
+                (exp_id,),
+            )  # fmt: skip
             db.execute("DELETE FROM runs WHERE experiment_id=?", (exp_id,))
             db.execute("DELETE FROM experiments WHERE experiment_id=?", (exp_id,))
         return {}
@@ -727,6 +737,43 @@ class _Raw:
     def __init__(self, body: dict[str, Any], headers: dict[str, str]) -> None:
         self.body = body
         self.headers = headers
+
+
+def _refuse_frozen(db: Any, run_id: str, action: str) -> None:
+    """Snapshot runs are frozen as captured: no terminate or retry (400 code 9)."""
+    if not is_snapshot_run(db, run_id):
+        return
+    detail = (
+        f"run {run_id} is replayed from a snapshot and frozen as captured; "
+        f"{action} needs the live server the snapshot was taken from"
+    )
+    raise RpcError(9, f"Failed to {action} run {run_id}: {detail}", detail)
+
+
+def _forget_snapshot_runs(db: Any, where: str, args: tuple[Any, ...]) -> None:
+    db.execute(f"DELETE FROM snapshot_artifacts WHERE {where}", args)
+    db.execute(f"DELETE FROM snapshot_runs WHERE {where}", args)
+
+
+def _snapshot_payload(
+    db: Any, run_id: str, task_id: str, name: str, missing: RpcError
+) -> _Raw:
+    """A snapshot run's artifact: the captured payload, or 404 saying why not."""
+    row = snapshot_artifact(db, run_id, task_id, name)
+    if row is None:
+        raise missing
+    if row["status"] != "stored" or row["data"] is None:
+        why = {
+            "over_cap": "it was over the snapshot cap when the snapshot was taken",
+            "not_found": "the source server had no such artifact",
+        }.get(row["status"], "it could not be read when the snapshot was taken")
+        raise RpcError(
+            5,
+            f"{missing.chain} in this snapshot: {why} ({row['note']})",
+            f"{missing.detail} in this snapshot: {why}",
+        )
+    payload = base64.b64encode(row["data"]).decode()
+    return _Raw({"data": payload}, {"Cache-Control": "no-cache, private"})
 
 
 def _page(key: str, items: list[Any], total: int, token: str) -> dict[str, Any]:
@@ -866,12 +913,15 @@ def create_app(
     speed: float = 1.0,
     terminate_final: str = "FAILED",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    from_snapshot: str | None = None,
 ) -> Starlette:
     """The Starlette app over the SQLite file ``db_path`` (created when missing).
 
     ``terminate_final`` is the state a terminated run ends in: ``FAILED`` (what a
     real KFP on Argo reports) or ``CANCELED``. A request body over
     ``max_body_bytes`` is refused with 413 (code 8) before it is read in full.
+    ``from_snapshot`` loads a snapshot file into a fresh database (``_replay``;
+    a ``SnapshotError`` when the file or the database is unusable).
     """
     if max_body_bytes <= 0:
         raise ValueError(f"max_body_bytes must be > 0, got {max_body_bytes}")
@@ -881,7 +931,15 @@ def create_app(
         raise ValueError(
             f"terminate_final must be FAILED or CANCELED, got {terminate_final!r}"
         )
+    if demo and from_snapshot:
+        raise ValueError("demo and from_snapshot cannot be combined; choose one")
     store = Store(db_path)
+    if from_snapshot:
+        try:
+            load_snapshot(store, from_snapshot)
+        except BaseException:
+            store.close()
+            raise
     with store.tx() as db:
         store.default_experiment_id(db)
     api = Api(store, speed=speed, terminate_final=terminate_final)

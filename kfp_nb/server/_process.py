@@ -74,13 +74,16 @@ def launch(
     timeout: float = 30.0,
     terminate_final: str = "FAILED",
     max_body_bytes: int | None = None,
+    from_snapshot: str | os.PathLike[str] | None = None,
 ) -> ServerProcess:
     """Run ``python -m kfp_nb serve`` in a child process; return once healthz answers.
 
     The child's output goes to ``<db>.server.log``, truncated at each launch so
     an error quotes only this launch. Raises ``RuntimeError`` at once when
     ``port`` is already in use, and with the child's output when it exits or
-    does not answer within ``timeout`` seconds.
+    does not answer within ``timeout`` seconds. ``from_snapshot`` serves a
+    snapshot file (``kfp-nb serve --from-snapshot``) over ``db``, which must be
+    new; a bad file fails the launch with the server's message.
     """
     folder = os.path.dirname(os.path.abspath(db))
     if not os.path.isdir(folder):
@@ -101,6 +104,8 @@ def launch(
         cmd += ["--terminate-final", terminate_final]
     if max_body_bytes is not None:
         cmd += ["--max-body-bytes", str(int(max_body_bytes))]
+    if from_snapshot is not None:
+        cmd += ["--from-snapshot", os.path.abspath(os.fspath(from_snapshot))]
     log_path = f"{db}.server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
     env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -1,5 +1,8 @@
 """SQLite storage of experiments, runs, tasks and pipelines.
 
+``snapshot_runs`` / ``snapshot_artifacts`` hold what a replayed snapshot adds
+(``_replay``): which runs are frozen, and their captured artifact payloads.
+
 One connection (stdlib ``sqlite3``, WAL, ``busy_timeout``, ``synchronous=FULL``)
 shared by request threads and the simulator under a lock; every write is one
 ``BEGIN IMMEDIATE`` … ``COMMIT`` finished before the response goes out, so an
@@ -99,6 +102,17 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_run ON tasks (run_id, create_time);
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_task_id);
+CREATE TABLE IF NOT EXISTS snapshot_runs (run_id TEXT PRIMARY KEY COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS snapshot_artifacts (
+  run_id TEXT NOT NULL COLLATE NOCASE,
+  task_id TEXT NOT NULL COLLATE NOCASE,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  note TEXT NOT NULL DEFAULT '',
+  data BLOB,
+  PRIMARY KEY (run_id, task_id, name)
+);
 """
 
 TASK_STATE_NUMBER = {name: num for num, name in _states.TASK_STATE_NUMBERS.items()}
