@@ -433,9 +433,10 @@ class AsyncClient(_BaseClient):
         limit: int | None = None,
         page_size: int = 200,
         progress: bool | None = None,
+        metrics: bool = False,
     ) -> pandas.DataFrame:
         """Runs as a DataFrame; the same filters and rules as :meth:`Client.runs`."""
-        from . import _frames
+        from . import _accessor, _frames, _metrics_frame
 
         text = self._runs_filter(
             state=state,
@@ -460,7 +461,12 @@ class AsyncClient(_BaseClient):
         bar = _Progress(progress, limit=limit, desc="runs")
         rows = await _acollect(pages, limit, bar, keep=_name_match(name_contains))
         names = await self.experiment_names(namespace=namespace)
-        return _frames.runs_frame(rows, experiment_names=names)
+        frame = _frames.runs_frame(rows, experiment_names=names)
+        if metrics:
+            frame = await _metrics_frame.add_metrics_async(
+                self, frame, progress=progress
+            )
+        return _accessor.remember(self, frame)
 
     async def tasks(
         self, run_id: str | None = None, *, parent_id: str | None = None

@@ -487,6 +487,7 @@ class Client(_BaseClient):
         limit: int | None = None,
         page_size: int = 200,
         progress: bool | None = None,
+        metrics: bool = False,
     ) -> pandas.DataFrame:
         """Runs as a DataFrame (see ``kfp_nb._frames.runs_frame`` for columns).
 
@@ -505,8 +506,13 @@ class Client(_BaseClient):
         when more than one page must be read. A time the frame cannot hold
         (such as ``9999-12-31``) becomes NaT with an ``UnparsedValueWarning``;
         the raw value is in ``df.attrs["unparsed"]``.
+
+        ``metrics=True`` adds ``metric.<name>`` columns from each run's Metric
+        artifacts, listing every run's tasks concurrently (see
+        :mod:`kfp_nb._metrics_frame` for the naming rule); False makes no
+        extra call. The frame knows its client, for ``frame.kfp`` actions.
         """
-        from . import _frames
+        from . import _accessor, _frames, _metrics_frame
 
         text = self._runs_filter(
             state=state,
@@ -531,7 +537,10 @@ class Client(_BaseClient):
         bar = _Progress(progress, limit=limit, desc="runs")
         rows = _collect(pages, limit, bar, keep=_name_match(name_contains))
         names = self.experiment_names(namespace=namespace)
-        return _frames.runs_frame(rows, experiment_names=names)
+        frame = _frames.runs_frame(rows, experiment_names=names)
+        if metrics:
+            frame = _metrics_frame.add_metrics(self, frame, progress=progress)
+        return _accessor.remember(self, frame)
 
     def tasks(
         self, run_id: str | None = None, *, parent_id: str | None = None

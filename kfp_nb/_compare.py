@@ -1,9 +1,24 @@
-"""``compare(client, run_ids)``: metrics, ROC curves and confusion matrices of runs.
+"""``compare``: runs side by side, as a view or as data.
 
-Everything compared lives in task metadata (Metric and ClassificationMetric
-outputs, SEMANTICS §11), so a comparison lists each run's tasks and reads no
-file. Rows of the metrics table are ``(task, output, metric)``; columns are
-runs, labelled by display name (with a short id when names repeat).
+Two forms:
+
+- ``compare(frame)`` (a runs DataFrame, e.g. ``client.runs(metrics=True)``)
+  returns a **DataFrame**, one row per run (index ``run_id``) with
+  ``display_name``, ``pipeline_version_id``, every ``param.*`` and
+  ``metric.*`` column. A frame without metric columns gets them fetched when
+  its client is known (``client=`` or the client that built it), unless
+  ``metrics=False``. Any number of runs.
+- ``compare(client, run_ids)`` (2 to 10 runs) returns a :class:`Comparison`:
+  a rich view (metrics table, ROC curves, confusion matrices) with
+  ``to_frame()`` (metrics as rows ``(task, output, metric)``, runs as
+  columns) and ``to_wide()`` (the same frame ``compare(frame)`` gives).
+
+``differs_only=True`` (both forms, and both ``Comparison`` frames) hides what
+is identical across the runs: columns of the wide frame (``display_name``
+stays), rows of the metrics table. Missing equals missing.
+
+Everything compared lives in run fields and task metadata (Metric and
+ClassificationMetric outputs, SEMANTICS §11): no file is read.
 """
 
 from __future__ import annotations
@@ -12,7 +27,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import _artifact
+from . import _artifact, _metrics_frame
 from . import _viewspec as vs
 
 if TYPE_CHECKING:
@@ -63,9 +78,16 @@ class Comparison:
         client: Any,
         runs: list[tuple[str, str]],
         tasks: dict[str, list[dict[str, Any]]],
+        params: dict[str, dict[str, Any]] | None = None,
+        versions: dict[str, str | None] | None = None,
     ) -> None:
         self._client = client
+        self._params = params or {}
+        self._versions = versions or {}
+        self._tasks = tasks
         self.run_ids = [run_id for run_id, _ in runs]
+        self._names = dict(runs)
+        self._differs_only = False
         self.labels = _labels(runs)
         self._rows = {
             run_id: _artifact.artifact_rows(tasks[run_id]) for run_id in self.run_ids
@@ -87,14 +109,39 @@ class Comparison:
                     table.setdefault(key, {}).setdefault(label, value)
         return table
 
-    def to_frame(self) -> pandas.DataFrame:
+    def to_wide(self, *, differs_only: bool | None = None) -> pandas.DataFrame:
+        """One row per run: name, pipeline version, ``param.*``, ``metric.*``."""
+        import pandas as pd
+
+        if differs_only is None:
+            differs_only = self._differs_only
+        per_run = [_metrics_frame.metric_values(self._tasks[r]) for r in self.run_ids]
+        data: dict[str, Any] = {
+            "display_name": [self._names.get(r) or None for r in self.run_ids],
+            "pipeline_version_id": [self._versions.get(r) for r in self.run_ids],
+        }
+        names = sorted({k for r in self.run_ids for k in self._params.get(r, {})})
+        for name in names:
+            data[f"param.{name}"] = [
+                self._params.get(r, {}).get(name) for r in self.run_ids
+            ]
+        for column, values in _metrics_frame.metrics_columns(per_run).items():
+            data[column] = pd.array(values, dtype="Float64")
+        frame = pd.DataFrame(data, index=pd.Index(self.run_ids, name="run_id"))
+        return _differing(frame) if differs_only else frame
+
+    def to_frame(self, *, differs_only: bool | None = None) -> pandas.DataFrame:
         """Metrics across runs: index (task, output, metric), one column per run.
 
         ``task`` is the task's path in the DAG (``tune-forest.fit``), as names
-        repeat across sub-DAGs. ``frame.attrs["run_ids"]`` maps each column label to its run id.
+        repeat across sub-DAGs. ``frame.attrs["run_ids"]`` maps each column
+        label to its run id. ``differs_only=True`` drops the metrics whose
+        value is the same in every run.
         """
         import pandas as pd
 
+        if differs_only is None:
+            differs_only = self._differs_only
         table = self._metrics()
         index = pd.MultiIndex.from_tuples(
             sorted(table) or [], names=["task", "output", "metric"]
@@ -114,6 +161,9 @@ class Comparison:
             ):
                 frame[label] = values.astype("float64")
         frame.attrs["run_ids"] = dict(zip(self.labels, self.run_ids))
+        if differs_only and len(frame):
+            same = frame.astype(object).T.apply(_all_same)
+            frame = frame[~same.to_numpy()]
         return frame
 
     # Views -----------------------------------------------------------------------
@@ -231,18 +281,130 @@ class Comparison:
         return f"<kfp_nb.Comparison of {len(self.run_ids)} runs: {self.labels}>"
 
 
-def compare(client: Any, run_ids: Iterable[str]) -> Comparison:
+def _all_same(values: Any) -> bool:
+    """True when every value equals the first (missing equals missing)."""
+    items = list(values)
+    if not items:
+        return True
+    first = _key(items[0])
+    return all(_key(v) == first for v in items[1:])
+
+
+def _key(value: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(value, (list, dict)):
+        return repr(value)
+    return None if pd.isna(value) else value
+
+
+def _differing(frame: pandas.DataFrame) -> pandas.DataFrame:
+    """Columns whose values differ across the rows (``display_name`` kept)."""
+    keep = [c for c in frame.columns if c == "display_name" or not _all_same(frame[c])]
+    return frame[keep]
+
+
+def _wide_from_runs(
+    frame: pandas.DataFrame, *, differs_only: bool, metrics: bool | None,
+    client: Any,
+) -> pandas.DataFrame:  # fmt: skip
+    from . import _accessor
+
+    if "run_id" not in frame.columns:
+        raise ValueError(
+            "compare: the DataFrame has no run_id column; pass the "
+            "frame client.runs() returned"
+        )
+    frame = frame.drop_duplicates("run_id")
+    has_metrics = any(str(c).startswith("metric.") for c in frame.columns)
+    if metrics or (metrics is None and not has_metrics):
+        try:
+            client = _accessor.client_of(frame, client, what="compare")
+        except ValueError:
+            if metrics:
+                raise
+            client = None
+        if client is not None:
+            frame = _metrics_frame.add_metrics(
+                client, frame.drop(columns=[c for c in frame.columns
+                                            if str(c).startswith("metric.")])
+            )  # fmt: skip
+    columns = [c for c in ("display_name", "pipeline_version_id") if c in frame]
+    columns += sorted(c for c in frame.columns if str(c).startswith("param."))
+    columns += sorted(c for c in frame.columns if str(c).startswith("metric."))
+    wide = frame.set_index("run_id")[columns]
+    wide.index = wide.index.astype(object).rename("run_id")
+    return _differing(wide) if differs_only else wide
+
+
+def compare(
+    runs: Any,
+    run_ids: Iterable[str] | None = None,
+    *,
+    differs_only: bool = False,
+    metrics: bool | None = None,
+    client: Any = None,
+) -> Any:
+    """Compare runs: ``compare(frame)`` → DataFrame; ``compare(client, ids)`` → view.
+
+    See the module docstring: a runs DataFrame gives the wide frame of
+    parameters and metrics (runs as rows); a client and 2 to 10 run ids give
+    a :class:`Comparison` (``differs_only`` is then the default of its
+    ``to_frame``/``to_wide``).
+    """
+    import sys
+
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(runs, pandas.DataFrame):
+        if run_ids is not None:
+            raise TypeError(
+                "compare(frame) takes the runs from the frame; to pick runs, "
+                "filter the frame (frame[frame.run_id.isin(ids)])"
+            )
+        return _wide_from_runs(
+            runs, differs_only=differs_only, metrics=metrics, client=client
+        )
+    if run_ids is None:
+        raise TypeError(
+            "compare needs a runs DataFrame, or a client and run ids: "
+            "compare(client, ['run-1', 'run-2'])"
+        )
+    result = _compare_view(runs, run_ids)
+    if differs_only:
+        result._differs_only = True
+    return result
+
+
+def _compare_view(client: Any, run_ids: Iterable[str]) -> Comparison:
     """Compare 2 to 10 runs: metrics table, overlaid ROC curves, confusion matrices.
 
     ``run_ids`` is a list of ids (or a runs DataFrame with a ``run_id`` column).
     """
     ids = _run_ids(run_ids)
 
-    def read(run_id: str) -> tuple[str, str, list[dict[str, Any]]]:
+    def read(run_id: str) -> tuple[str, Any, list[dict[str, Any]]]:
         run = client.get_run(run_id)
-        return run_id, run.display_name or "", client._run_task_dicts(run_id)
+        return run_id, run, client._run_task_dicts(run_id)
 
     with ThreadPoolExecutor(min(_WORKERS, len(ids)), "kfp_nb-compare") as pool:
         results = list(pool.map(read, ids))
-    runs = [(run_id, name) for run_id, name, _ in results]
-    return Comparison(client, runs, {run_id: tasks for run_id, _, tasks in results})
+    runs = [(run_id, run.display_name or "") for run_id, run, _ in results]
+    return Comparison(
+        client,
+        runs,
+        {run_id: tasks for run_id, _, tasks in results},
+        params={run_id: _parameters(run) for run_id, run, _ in results},
+        versions={run_id: _version(run) for run_id, run, _ in results},
+    )
+
+
+def _parameters(run: Any) -> dict[str, Any]:
+    config = getattr(run, "runtime_config", None)
+    return dict(getattr(config, "parameters", None) or {})
+
+
+def _version(run: Any) -> str | None:
+    ref = getattr(run, "pipeline_version_reference", None)
+    return getattr(ref, "pipeline_version_id", None) or getattr(
+        run, "pipeline_version_id", None
+    )
