@@ -32,15 +32,16 @@ _EXAMPLES = 3
 
 # Variable parts of error texts, most specific first: each becomes a placeholder
 # so that failures differing only by them fall into one group.
+_I = re.IGNORECASE
 _NOISE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                 r"(?:Z|[+-]\d{2}:?\d{2})?"), "<time>"),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
-                re.IGNORECASE), "<id>"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"),]+", re.IGNORECASE), "<path>"),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"),]+", _I), "<path>"),
     (re.compile(r"(?<![\w.])(?:~|\.{1,2})?/(?:[\w.@%+-]+/)*[\w.@%+-]+"), "<path>"),
-    (re.compile(r"\b(?=[a-z-]*\d)(?=[\d-]*[a-z])[a-z0-9]{5,}\b", re.IGNORECASE), "<id>"),
-    (re.compile(r"\b0x[0-9a-f]+\b|\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b", re.IGNORECASE), "<n>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+                _I), "<id>"),
+    (re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{5,}\b", _I), "<id>"),
+    (re.compile(r"\b0x[0-9a-f]+\b|\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b", _I), "<n>"),
     (re.compile(r"\s+"), " "),
 ]  # fmt: skip
 
@@ -341,11 +342,13 @@ def diff(client: Any, run_a: str, run_b: str) -> RunDiff:
         if name not in params[0] or name not in params[1]
         or params[0][name] != params[1][name]
     ]  # fmt: skip
-    parameters = pd.DataFrame(rows, columns=["parameter", "a", "b"])
+    # object columns: parameter values keep their JSON type, a missing one is None
+    parameters = pd.DataFrame(rows, columns=["parameter", "a", "b"], dtype=object)
     pipes = [_pipeline_of(r) for r in runs]
     pipeline = pd.DataFrame(
         [(k, pipes[0][k], pipes[1][k]) for k in pipes[0] if pipes[0][k] != pipes[1][k]],
         columns=["field", "a", "b"],
+        dtype=object,
     )
     states = [_task_states(t) for t in tasks]
     names = sorted(set(states[0]) | set(states[1]))
