@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -62,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("kfp-nb serve: --demo and --from-snapshot cannot be combined",
               file=sys.stderr)  # fmt: skip
         return 2
+    args.db_is_temporary = args.db is None and bool(args.from_snapshot)
     if args.db is None:
         args.db = _temporary_db() if args.from_snapshot else "kfp-nb.db"
     folder = os.path.dirname(os.path.abspath(args.db))
@@ -93,8 +95,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"kfp-nb: replaying snapshot {args.from_snapshot} (runs frozen as "
               "captured)", flush=True)  # fmt: skip
     print(f"kfp-nb: serving http://{args.host}:{args.port} (db {args.db})", flush=True)
+    if args.db_is_temporary:
+        # uvicorn re-raises SIGTERM after its shutdown; exiting through Python
+        # instead lets the temporary database be removed.
+        signal.signal(signal.SIGTERM, _exit_quietly)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _temporary_db() -> str:
