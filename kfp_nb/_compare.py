@@ -127,7 +127,8 @@ class Comparison:
             ]
         for column, values in _metrics_frame.metrics_columns(per_run).items():
             data[column] = pd.array(values, dtype="Float64")
-        frame = pd.DataFrame(data, index=pd.Index(self.run_ids, name="run_id"))
+        index = pd.Index(self.run_ids, name="run_id", dtype=object)
+        frame = pd.DataFrame(data, index=index)
         return _differing(frame) if differs_only else frame
 
     def to_frame(self, *, differs_only: bool | None = None) -> pandas.DataFrame:
