@@ -12,6 +12,10 @@ from collections.abc import Callable, Sequence
 __all__ = ["build_parser", "main"]
 
 
+class _DefaultDb(str):
+    """The default ``--db``, told apart from the same path given explicitly."""
+
+
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
@@ -21,7 +25,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (loopback)")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument(
-        "--db", default=None,
+        "--db", default=_DefaultDb("kfp-nb.db"),
         help="SQLite file (created if missing; default kfp-nb.db, or a temporary "
         "file with --from-snapshot)",
     )  # fmt: skip
@@ -63,9 +67,9 @@ def _serve(args: argparse.Namespace) -> int:
         print("kfp-nb serve: --demo and --from-snapshot cannot be combined",
               file=sys.stderr)  # fmt: skip
         return 2
-    args.db_is_temporary = args.db is None and bool(args.from_snapshot)
-    if args.db is None:
-        args.db = _temporary_db() if args.from_snapshot else "kfp-nb.db"
+    args.db_is_temporary = isinstance(args.db, _DefaultDb) and bool(args.from_snapshot)
+    if args.db_is_temporary:
+        args.db = _temporary_db()
     folder = os.path.dirname(os.path.abspath(args.db))
     if not os.path.isdir(folder):
         print(
