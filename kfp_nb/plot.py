@@ -91,14 +91,21 @@ def runs(frame: Any, *, ax: Any = None) -> Any:
                 f"plot.runs: the frame has no {column!r} column; pass the frame "
                 "client.runs() returned"
             )
+    import pandas as pd
+
     ax = _axes(ax)
-    done = frame[frame["duration"].notna() & frame["created_at"].notna()]
-    minutes = done["duration"].dt.total_seconds() / 60
+    # Coerced: a concatenated or hand-made frame may hold these as objects.
+    duration = pd.to_timedelta(frame["duration"], errors="coerce")
+    created = pd.to_datetime(frame["created_at"], utc=True, errors="coerce")
+    keep = (duration.notna() & created.notna()).to_numpy()
+    done = frame[keep]
+    minutes = duration[keep].dt.total_seconds() / 60
+    created = created[keep]
     states = done["state"].astype("string")
     for state in sorted(set(states.dropna())):
         mask = (states == state).to_numpy()
         ax.scatter(
-            done["created_at"][mask].dt.tz_convert(None).to_numpy(),
+            created[mask].dt.tz_convert(None).to_numpy(),
             minutes[mask].to_numpy(),
             color=STATE_COLORS.get(state, _OTHER),
             label=state,
