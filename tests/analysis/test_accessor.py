@@ -79,7 +79,7 @@ def test_real_call_refuses_when_the_eligible_set_changed(runs):
 
 
 def test_without_a_dry_run_nothing_happens(runs):
-    client, ids = runs
+    client, _ = runs
     frame = client.runs()
     with pytest.raises(EligibilityChanged, match=r"call frame\.kfp\.delete\(\) first"):
         frame.kfp.delete(dry_run=False)
@@ -87,7 +87,7 @@ def test_without_a_dry_run_nothing_happens(runs):
 
 
 def test_filtered_frames_keep_their_client_and_files_need_one(runs, tmp_path):
-    client, ids = runs
+    client, _ = runs
     frame = client.runs()
     subset = frame[frame["display_name"] == "f1"]
     assert subset.kfp.terminate()["reason"].tolist() == [

@@ -8,10 +8,10 @@ import pytest
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from kfp_nb import plot  # noqa: E402
-from kfp_nb._analysis import critical_path  # noqa: E402
+from kfp_nb import plot
+from kfp_nb._analysis import critical_path
 
 
 @pytest.fixture(autouse=True)
