@@ -39,7 +39,7 @@ def test_requirements_pin_every_dependency_of_kfp_nb_and_jupyterlab():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["demo"]
     pins = _pins()
-    for text in [*wanted, "ipykernel", "nbclient"]:
+    for text in [*wanted, "ipykernel", "nbclient", "matplotlib"]:
         req = Requirement(text)
         version = pins.get(canonicalize_name(req.name))
         assert version, f"{req.name} is not pinned; run .venv/bin/python binder/pin.py"
