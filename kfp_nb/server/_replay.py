@@ -8,6 +8,9 @@ record is converted into the server's columns and read back through the wire
 writers before the load commits, so a hostile or malformed file fails here, with
 a ``SnapshotError`` naming the record, and never later in a request.
 
+Experiments lose their ``namespace`` (the embedded server is single-user and
+lists only experiments without one), so every panel still names them.
+
 Loading is idempotent per database: the file's SHA-256 is kept in ``meta``, so a
 restart on the same ``--db`` does not load twice; a database holding anything
 else is refused (replay needs a fresh one).
@@ -127,6 +130,9 @@ def _json_or_none(record: dict[str, Any], key: str, kind: type) -> str | None:
 
 
 def _experiment(db: sqlite3.Connection, exp: dict[str, Any]) -> None:
+    # Checked, then dropped: this server is single-user and lists only
+    # experiments without a namespace, so a namespaced one would vanish.
+    _text(exp, "namespace")
     db.execute(
         "INSERT INTO experiments(experiment_id, display_name, description, "
         "created_at, namespace, storage_state, last_run_created_at) "
@@ -134,7 +140,7 @@ def _experiment(db: sqlite3.Connection, exp: dict[str, Any]) -> None:
         (
             _text(exp, "experiment_id", required=True),
             _text(exp, "display_name"), _text(exp, "description"),
-            _seconds(exp, "created_at"), _text(exp, "namespace"),
+            _seconds(exp, "created_at"), "",
             _enum(exp.get("storage_state"), _states.STORAGE_STATE_NUMBERS,
                   "storage_state", "AVAILABLE"),
             _seconds(exp, "last_run_created_at"),

@@ -246,3 +246,21 @@ def test_loading_is_idempotent_and_needs_a_fresh_database(small, tmp_path):
              tasks_dot_jsonl=b"")  # fmt: skip
     with pytest.raises(SnapshotError, match="already holds runs or experiments"):
         _load(other, db)
+
+
+def test_namespaced_experiments_stay_listed(small, tmp_path):
+    path = small[0]
+    records = _records(path, "experiments.jsonl")
+    for record in records:
+        record["namespace"] = "team-a"
+    namespaced = _rewrite(
+        path, tmp_path / "ns.kfpsnap", experiments_dot_jsonl=_jsonl(records)
+    )
+    app = create_app(str(tmp_path / "r.db"), from_snapshot=str(namespaced))
+    store = app.state.store
+    with store.read() as conn:
+        rows = conn.execute("SELECT experiment_id, namespace FROM experiments")
+        listed = {r["experiment_id"]: r["namespace"] for r in rows}
+    store.close()
+    assert {r["experiment_id"] for r in records} <= set(listed)
+    assert set(listed.values()) == {""}
