@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import _artifact, _metrics_frame
+from . import _artifact
 from . import _viewspec as vs
 
 if TYPE_CHECKING:
@@ -112,6 +112,8 @@ class Comparison:
     def to_wide(self, *, differs_only: bool | None = None) -> pandas.DataFrame:
         """One row per run: name, pipeline version, ``param.*``, ``metric.*``."""
         import pandas as pd
+
+        from . import _metrics_frame
 
         if differs_only is None:
             differs_only = self._differs_only
@@ -309,7 +311,7 @@ def _wide_from_runs(
     frame: pandas.DataFrame, *, differs_only: bool, metrics: bool | None,
     client: Any,
 ) -> pandas.DataFrame:  # fmt: skip
-    from . import _accessor
+    from . import _accessor, _metrics_frame
 
     if "run_id" not in frame.columns:
         raise ValueError(
