@@ -3,8 +3,8 @@
 ``Client.snapshot(path, ...)`` writes the file; ``kfp-nb serve --from-snapshot``
 serves it (``kfp_nb.server._replay``), so a bug report or a demo replays offline.
 
-Format: a zip archive (deflated), read whole in memory with every size and name
-checked, never extracted to disk:
+Format: a zip archive (deflated), read member by member in memory with every size
+and name checked, never extracted to disk:
 
 - ``manifest.json`` — ``{"format": "kfp-nb-snapshot", "version": 1,
   "kfp_nb_version", "created_at", "source": {"host", "server"}, "selection",
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import io
 import json
 import os
 import re
@@ -400,17 +399,14 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """Read and check a snapshot file; any defect is a SnapshotError naming it."""
     where = os.fspath(path)
     try:
-        size = os.path.getsize(where)
-        with open(where, "rb") as fh:
-            blob = fh.read()
+        # Opened by path: members are read one at a time, never extracted.
+        zf = zipfile.ZipFile(where)
     except OSError as exc:
         raise SnapshotError(f"snapshot {where!r} cannot be read: {exc}") from None
-    if size == 0 or not zipfile.is_zipfile(io.BytesIO(blob)):
-        raise _bad(where, "not a kfp-nb snapshot (not a zip archive, or truncated)")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(blob))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise _bad(where, f"not a readable zip archive ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError):
+        raise _bad(
+            where, "not a kfp-nb snapshot (not a zip archive, or truncated)"
+        ) from None
     with zf:
         infos = _check_names(zf, where)
         manifest = _manifest(zf, infos, where)

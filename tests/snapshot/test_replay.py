@@ -8,9 +8,10 @@ import zipfile
 import httpx
 import pytest
 
-from kfp_nb import _errors
+from kfp_nb import Client, _errors
 from kfp_nb._artifact import artifact_rows, node_id
-from kfp_nb._snapshot import FORMAT
+from kfp_nb._snapshot import FORMAT, read_snapshot
+from kfp_nb.server import launch
 
 from .conftest import FINAL, experiment_id
 
@@ -217,3 +218,17 @@ def test_missing_runs_are_listed_not_fatal(source, tmp_path, final_ids):
 
         source.snapshot(tmp_path / "t.kfpsnap", pd.DataFrame({"x": [1]}))
     assert not (tmp_path / "t.kfpsnap").exists()
+
+
+def test_the_whole_demo_replays(source, tmp_path):
+    manifest = source.snapshot(tmp_path / "all.kfpsnap", progress=False)
+    path = tmp_path / "all.kfpsnap"
+    captured = {r["run_id"]: r["state"] for r in read_snapshot(path).runs}
+    assert manifest["counts"]["runs"] == len(captured) >= 80
+    final = sorted(rid for rid, state in captured.items() if state in FINAL)
+    proc = launch(db=str(tmp_path / "r.db"), from_snapshot=path)
+    with proc, Client(proc.url, backoff=0) as replayed:
+        got = replayed.runs(archived=None).set_index("run_id")
+    assert sorted(got.index) == sorted(captured)
+    want = source.runs(archived=None).set_index("run_id")
+    assert got.loc[final].sort_index().equals(want.loc[final].sort_index())
