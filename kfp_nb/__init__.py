@@ -26,6 +26,7 @@ from ._artifact import Artifact, ArtifactNotFound
 from ._compare import Comparison, compare
 from ._models import Artifact as ArtifactRecord
 from ._models import Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
+from ._snapshot import SnapshotError
 from ._viewspec import options
 from ._warnings import KFPWarning, UnknownStateWarning, UnparsedValueWarning
 
@@ -59,6 +60,7 @@ __all__ = [
     "RunTable",
     "RunView",
     "ServerError",
+    "SnapshotError",
     "Task",
     "TaskPage",
     "TransportError",
