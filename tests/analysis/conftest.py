@@ -24,9 +24,9 @@ def start(client: Client, pipeline: str, name: str, **parameters):
     ).run_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory):
-    """A server with six finished runs: ``(client, {name: run_id})``.
+    """A server with six finished runs: ``(client, {name: run_id})``, read only.
 
     ok-1/ok-2: training, learning rates 0.1 and 0.2, succeeded; bad-train-1/2:
     training failed at ``train``; ok-check: validation, slow enough (3x) for
