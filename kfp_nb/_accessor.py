@@ -10,7 +10,8 @@ The client: ``client.runs()`` puts a *key* to its client in
 ``frame.attrs["kfp_nb.client"]`` (a short string: attrs are deep-copied by
 pandas operations and written by ``to_parquet``, so they hold no live object
 and never a token). The key resolves while that client is alive in this
-process; otherwise pass ``client=`` (it always wins).
+process; otherwise pass ``client=`` (it always wins). Actions need a sync
+``Client``: a frame built by an ``AsyncClient`` takes ``client=Client(...)``.
 
 Every action defaults to ``dry_run=True``: it re-reads each run's state from
 the server and returns one row per run, ``run_id, display_name, state,
@@ -63,10 +64,22 @@ def remember(client: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def require_sync(client: Any, what: str) -> Any:
+    """``client`` itself, unless it is an ``AsyncClient`` (its calls need await)."""
+    import inspect
+
+    if inspect.iscoroutinefunction(getattr(client, "get_run", None)):
+        raise TypeError(
+            f"{what} calls the server from plain code and needs a kfp_nb.Client, "
+            "not an AsyncClient; pass client=kfp_nb.Client(host)"
+        )
+    return client
+
+
 def client_of(frame: pd.DataFrame, client: Any = None, *, what: str) -> Any:
     """``client`` if given, else the live client that built ``frame``."""
     if client is not None:
-        return client
+        return require_sync(client, what)
     key = frame.attrs.get(CLIENT_KEY)
     found = _CLIENTS.get(key) if isinstance(key, str) else None
     http = getattr(found, "_http", None)
@@ -76,7 +89,7 @@ def client_of(frame: pd.DataFrame, client: Any = None, *, what: str) -> Any:
             "(it was built elsewhere, read from a file, or its client was closed); "
             "pass client=kfp_nb.Client(...)"
         )
-    return found
+    return require_sync(found, what)
 
 
 def _run_ids(frame: pd.DataFrame, what: str) -> list[str]:

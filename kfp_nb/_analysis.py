@@ -61,7 +61,7 @@ def normalize_error(text: Any) -> str | None:
 
 def _client(frame: Any, client: Any, what: str) -> Any:
     if client is not None:
-        return client
+        return _accessor.require_sync(client, what)
     if isinstance(frame, pd.DataFrame):
         return _accessor.client_of(frame, None, what=what)
     raise ValueError(f"{what}: pass client=kfp_nb.Client(...)")
@@ -332,6 +332,7 @@ def diff(client: Any, run_a: str, run_b: str) -> RunDiff:
     """Differing parameters, pipeline version and task states of two runs."""
     if not all(isinstance(r, str) and r for r in (run_a, run_b)):
         raise TypeError("diff(client, run_a, run_b) takes two run ids")
+    _accessor.require_sync(client, "diff")
     with ThreadPoolExecutor(4, "kfp_nb-diff") as pool:
         runs = list(pool.map(lambda r: _run_dict(client, r), (run_a, run_b)))
         tasks = list(pool.map(client.tasks, (run_a, run_b)))
@@ -388,7 +389,7 @@ def critical_path(client: Any, run_id: str) -> pd.DataFrame:
     end_time, duration, wait`` (``wait``: time between the predecessor's end
     and this start).
     """
-    tasks = client.tasks(run_id)
+    tasks = _accessor.require_sync(client, "critical_path").tasks(run_id)
     return _chain(tasks)
 
 

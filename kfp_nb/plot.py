@@ -50,7 +50,9 @@ def timeline(client: Any, run_id: str, *, ax: Any = None) -> Any:
     import matplotlib.dates as mdates
     import pandas as pd
 
-    tasks = client.tasks(run_id)
+    from . import _accessor
+
+    tasks = _accessor.require_sync(client, "plot.timeline").tasks(run_id)
     leaves = _analysis._leaves(tasks)
     leaves = leaves[leaves["start_time"].notna()]
     leaves = leaves.assign(

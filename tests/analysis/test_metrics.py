@@ -106,3 +106,23 @@ def test_async_client_gives_the_same_columns(lab):
     pd.testing.assert_frame_equal(
         frame.loc[sync.index, metric_columns], sync[metric_columns]
     )
+
+
+def test_frames_of_an_async_client_need_a_sync_one_to_act(lab):
+    import asyncio
+
+    from kfp_nb._analysis import failures
+
+    client, _ = lab
+
+    async def listing() -> pd.DataFrame:
+        async with AsyncClient(client.host, backoff=0) as aclient:
+            frame = await aclient.runs()
+            with pytest.raises(TypeError, match="not an AsyncClient"):
+                frame.kfp.archive()
+            with pytest.raises(TypeError, match="not an AsyncClient"):
+                failures(frame)
+            return frame
+
+    frame = asyncio.run(listing())
+    assert frame.kfp.retry(client=client)["eligible"].sum() == 3
