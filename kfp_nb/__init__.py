@@ -43,6 +43,7 @@ __all__ = [
     "CompareView",
     "Comparison",
     "ConnectError",
+    "EligibilityChanged",
     "Experiment",
     "ExperimentPage",
     "FailedPrecondition",
@@ -56,6 +57,7 @@ __all__ = [
     "RequestTimeout",
     "ResponseFormatError",
     "Run",
+    "RunDiff",
     "RunPage",
     "RunTable",
     "RunView",
@@ -70,7 +72,12 @@ __all__ = [
     "UnparsedValueWarning",
     "WaitTimeout",
     "compare",
+    "critical_path",
+    "diff",
+    "failures",
     "options",
+    "plot",
+    "stats",
 ]
 
 __version__ = "0.1.0"
@@ -80,8 +87,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "ArtifactViewer": ".widgets",
     "CompareView": ".widgets",
+    "EligibilityChanged": "._accessor",
+    "RunDiff": "._analysis",
     "RunTable": ".widgets",
     "RunView": ".widgets",
+    "critical_path": "._analysis",
+    "diff": "._analysis",
+    "failures": "._analysis",
+    "plot": None,  # the module itself
+    "stats": "._analysis",
 }
 
 
@@ -90,8 +104,12 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'kfp_nb' has no attribute {name!r}")
     from importlib import import_module
 
-    obj = getattr(import_module(_LAZY[name], __name__), name)
-    obj.__module__ = __name__
+    if _LAZY[name] is None:
+        obj = import_module(f".{name}", __name__)
+    else:
+        obj = getattr(import_module(_LAZY[name], __name__), name)
+        if isinstance(obj, type):
+            obj.__module__ = __name__
     globals()[name] = obj
     return obj
 

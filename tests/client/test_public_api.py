@@ -12,7 +12,9 @@ def test_all_is_sorted_and_lists_every_public_name():
     public = {n for n in dir(kfp_nb) if not n.startswith("_")}
     modules = {n for n in public if type(getattr(kfp_nb, n)).__name__ == "module"}
     assert kfp_nb.__all__ == sorted(kfp_nb.__all__)
-    assert set(kfp_nb.__all__) == public - modules
+    # Modules are public only when listed (kfp_nb.plot); private ones never are.
+    assert set(kfp_nb.__all__) - modules == public - modules
+    assert modules & set(kfp_nb.__all__) == {"plot"}
 
 
 def test_exported_classes_claim_the_package():
