@@ -79,10 +79,16 @@ def normalize_host(host: str | None) -> str:
     problem = _host_problem(text)
     if problem:
         raise ValueError(
-            f"{source or 'host'}={given!r} {problem}; pass e.g. "
+            f"{source or 'host'}={_redacted(given)!r} {problem}; pass e.g. "
             "'http://localhost:8080' or 'https://kubeflow.example.com/pipeline'"
         )
     return text.rstrip("/")
+
+
+def _redacted(url: str) -> str:
+    """``url`` with any user info, query and fragment replaced: they may be secrets."""
+    url = re.sub(r"(?<=://)[^/@?#]*@", "***@", url)
+    return re.sub(r"[?#].*", lambda m: m.group(0)[0] + "***", url)
 
 
 def _host_problem(text: str) -> str | None:

@@ -174,3 +174,14 @@ def test_server_rejection_of_header_token_says_where_it_came_from():
 def test_async_client_checks_credentials_too():
     with pytest.raises(ValueError, match="token= argument"):
         _health().async_client(token=f"{SECRET}\n1")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["https://admin:s3cret-pw@kfp.example/pipeline", "https://kfp.example/?token=s3cret-pw",
+     "https://kfp.example/#s3cret-pw", "https://s3cret-pw@kfp.example"],
+)  # fmt: skip
+def test_a_refused_host_never_echoes_its_secret_parts(host):
+    with pytest.raises(ValueError) as info:
+        kfp_nb.Client(host)
+    assert "s3cret-pw" not in str(info.value) and "***" in str(info.value)
