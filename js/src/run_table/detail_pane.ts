@@ -5,6 +5,8 @@ import { h } from "../lib/dom";
 import { request, type Message } from "../lib/rpc";
 import type { Rules } from "../lib/states";
 import { renderRunDetail } from "../run_view/detail";
+import { obj, str } from "../run_view/wire";
+import { ArtifactPane, artifactName } from "../viewers/pane";
 
 export interface DetailContext {
   timeZone(): string;
@@ -21,6 +23,7 @@ export class DetailPane {
   private last: Message | null = null;
   private undraw: (() => void) | null = null;
   private collapsed = new Set<string>();
+  private readonly artifacts: ArtifactPane;
 
   constructor(
     private readonly model: AnyModel,
@@ -38,6 +41,10 @@ export class DetailPane {
       "×",
     );
     close.addEventListener("click", () => this.close());
+    this.artifacts = new ArtifactPane(model, {
+      timeZone: () => ctx.timeZone(),
+      signal: ctx.signal,
+    });
     this.title = h("span", { class: "kfp-pane-title" });
     this.content = h("div", { class: "kfp-pane-content" });
     this.root = h(
@@ -71,6 +78,7 @@ export class DetailPane {
   /** Show `runId`, asking the kernel for its detail. */
   async show(runId: string, name: string): Promise<void> {
     this.clear();
+    if (runId !== this.runId) this.artifacts.close();
     this.runId = runId;
     this.collapsed = new Set();
     this.title.textContent = name || runId;
@@ -111,6 +119,7 @@ export class DetailPane {
 
   close(): void {
     this.clear();
+    this.artifacts.close();
     this.root.hidden = true;
     this.runId = "";
   }
@@ -125,7 +134,7 @@ export class DetailPane {
     this.clear();
     this.last = msg;
     const host = h("div", { class: "kfp-pane-detail" });
-    this.content.replaceChildren(host);
+    this.content.replaceChildren(host, this.artifacts.root);
     this.undraw = renderRunDetail(
       host,
       { run: msg.run, tasks: Array.isArray(msg.tasks) ? msg.tasks : [] },
@@ -133,6 +142,12 @@ export class DetailPane {
         timeZone: this.ctx.timeZone(),
         rules: this.ctx.rules(),
         collapsed: this.collapsed,
+        onOpenArtifact: (taskId, artifact) => {
+          const name = artifactName(artifact);
+          const label = str(obj(artifact).name) || name;
+          const ref = { run_id: this.runId, task_id: taskId, name };
+          void this.artifacts.show(ref, label);
+        },
       },
     );
   }

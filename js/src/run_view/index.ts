@@ -7,6 +7,7 @@ import { h } from "../lib/dom";
 import { formatTime } from "../lib/format";
 import { dispatch, request, type Message } from "../lib/rpc";
 import { normalizeRules } from "../lib/states";
+import { ArtifactPane, artifactName } from "../viewers/pane";
 import { renderRunDetail, type RunDetail } from "./detail";
 import { obj, parseTime, str } from "./wire";
 
@@ -30,6 +31,7 @@ class RunView {
   private readonly updated = h("span", { "data-testid": "updated-at" });
   private readonly polling = h("input", { type: "checkbox", "data-testid": "polling-toggle" });
   private readonly body = h("div", { class: "kfp-run-view-body" });
+  private readonly artifacts: ArtifactPane;
   private readonly collapsed = new Set<string>();
   private readonly offs: (() => void)[] = [];
   private detail: RunDetail | null = null;
@@ -55,7 +57,8 @@ class RunView {
       this.updated,
       refresh,
     );
-    this.root.append(bar, this.banner, this.body);
+    this.artifacts = new ArtifactPane(model, { timeZone: () => this.zone() });
+    this.root.append(bar, this.banner, this.body, this.artifacts.root);
     el.replaceChildren(this.root);
     this.body.textContent = "Loading run…";
     this.listen();
@@ -74,6 +77,7 @@ class RunView {
     on("change:time_zone", () => this.draw());
     on("change:rules", () => this.draw());
     on("change:run_id", () => {
+      this.artifacts.close();
       this.detail = null;
       this.collapsed.clear();
       this.load();
@@ -128,8 +132,16 @@ class RunView {
       timeZone: this.zone(),
       rules: normalizeRules(this.model.get("rules")),
       collapsed: this.collapsed,
+      onOpenArtifact: (taskId, artifact) => this.openArtifact(taskId, artifact),
     });
     this.syncTraits();
+  }
+
+  /** A task output opened from the artifacts table: shown in the pane below. */
+  private openArtifact(taskId: string, artifact: unknown): void {
+    const name = artifactName(artifact);
+    const label = str(obj(artifact).name) || name;
+    void this.artifacts.show({ run_id: this.runId(), task_id: taskId, name }, label);
   }
 
   private showError(): void {
@@ -157,6 +169,7 @@ class RunView {
     this.inflight?.abort();
     for (const off of this.offs.splice(0)) off();
     this.dropDetail?.();
+    this.artifacts.dispose();
     this.root.remove();
   }
 }
