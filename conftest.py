@@ -42,3 +42,15 @@ def pytest_collection_modifyitems(session, config, items):  # noqa: ARG001 - hoo
     if browser:
         rest = [i for i in items if "/tests/browser/" not in str(i.path)]
         items[:] = rest + browser
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+    # CI keeps only its log: name the screenshots the browser tests wrote.
+    from pathlib import Path
+
+    shots = sorted((Path(config.rootpath) / "tests" / "artifacts").rglob("*.png"))
+    if shots:
+        terminalreporter.section("screenshots")
+        for shot in shots:
+            rel = shot.relative_to(config.rootpath)
+            terminalreporter.write_line(f"{rel} ({shot.stat().st_size:,} bytes)")
