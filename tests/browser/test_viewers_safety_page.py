@@ -290,3 +290,38 @@ def test_run_names_with_markup_are_text_in_run_table_and_run_view(
     _untouched(page, rec, url)
     assert not guarded_page["dialogs"], guarded_page["dialogs"]
     expect_no_page_errors(errors)
+
+
+def test_hostile_html_opened_from_the_run_view_stays_in_its_frame(
+    page: Page, rec: RecordingHarness, guarded_page: dict, demo: DemoArtifacts,
+    read_client: Client, artifacts: Any,
+) -> None:  # fmt: skip
+    from kfp_nb.widgets import RunView
+
+    run = demo.edge_runs[0]
+    run_id, task_id = demo.find("hostile_html", run=run)
+    page.context.add_cookies([{"name": "kfp_nb_session", "value": SECRET,
+                               "url": rec.url}])  # fmt: skip
+    page.goto(rec.url + "/seed-origin")
+    page.evaluate("() => localStorage.setItem('kfp_nb_mine', 'kept')")
+    view = rec.show(lambda: RunView(read_client, run_id, polling=False))
+    errors = open_panel(page, view)
+    url = page.url
+    row = page.locator(f'tr[data-task-id="{task_id}"]', has_text="hostile_html")
+    row.get_by_role("button", name="Open").click()
+    pane = page.get_by_test_id("artifact-pane")
+    expect(pane).to_be_visible()
+    frame_el = pane.get_by_test_id("html-frame")
+    expect(frame_el).to_have_count(1)
+    assert (frame_el.get_attribute("sandbox") or "").split() == ["allow-scripts"]
+    report = probe_report(html_frame(page))
+    for probe in BLOCKED_PROBES:
+        assert report[probe].startswith("blocked"), (probe, report[probe])
+    page.wait_for_timeout(200)
+    _untouched(page, rec, url)
+    assert not guarded_page["popups"] and not guarded_page["dialogs"]
+    pane.scroll_into_view_if_needed()
+    pane.screenshot(path=str(artifacts / "viewer_run_view_pane.png"))
+    pane.get_by_test_id("artifact-close").click()
+    expect(pane).to_be_hidden()
+    expect_no_page_errors(errors)
