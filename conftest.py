@@ -10,6 +10,7 @@ import os
 import tempfile
 
 import httpx
+import pytest
 
 _server = None
 
@@ -42,6 +43,11 @@ def pytest_collection_modifyitems(session, config, items):  # noqa: ARG001 - hoo
     if browser:
         rest = [i for i in items if "/tests/browser/" not in str(i.path)]
         items[:] = rest + browser
+        # Limitation: a real browser on a loaded 2-core machine occasionally misses
+        # a frame (seen once, in a selection test, with other suites running beside
+        # it); each browser test gets one more try, and the rerun is reported.
+        for item in browser:
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
