@@ -42,7 +42,7 @@ def _busy(what: str, port: int, variable: str) -> SystemExit:
     )
 
 
-def _lab_command(*, port: int, root: Path, token: str) -> list[str]:
+def _lab_command(*, port: int, root: Path) -> list[str]:
     command = [
         sys.executable,
         "-m",
@@ -52,7 +52,6 @@ def _lab_command(*, port: int, root: Path, token: str) -> list[str]:
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={token}",
         "--ServerApp.port_retries=0",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -100,9 +99,11 @@ def run_demo(
                   flush=True)  # fmt: skip
 
         token = secrets.token_hex(16)
+        # The token goes through the environment: a command line is readable by
+        # every local user (ps), the environment of a process is not.
         lab = subprocess.Popen(
-            _lab_command(port=lab_port, root=Path(notebooks).resolve(), token=token),
-            env=dict(os.environ, KFP_HOST=url),
+            _lab_command(port=lab_port, root=Path(notebooks).resolve()),
+            env=dict(os.environ, KFP_HOST=url, JUPYTER_TOKEN=token),
         )
         print(f"JupyterLab: http://127.0.0.1:{lab_port}/lab?token={token}", flush=True)
         stops = "JupyterLab and the server" if server else "JupyterLab"

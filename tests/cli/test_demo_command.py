@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -115,3 +117,38 @@ def test_demo_refuses_a_port_held_by_something_else(
     assert f" {variable}=" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "demo.db").exists(), "nothing started"
+
+
+def _command_lines() -> list[bytes]:
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:  # the process ended meanwhile
+            continue
+    assert len(lines) > 3, "could not read the process table"
+    return lines
+
+
+def test_lab_token_is_not_on_any_command_line(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kfp_nb", "demo", f"--port={_free_port()}",
+         f"--lab-port={_free_port()}", f"--db={tmp_path / 'demo.db'}", "--speed=20"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        url = _wait_for_line(proc, r"http://127\.0\.0\.1:\d+/lab\?token=\w+", 60)
+        token = url.rsplit("=", 1)[1]
+        assert not any(token.encode() in line for line in _command_lines())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the printed URL really opens the Lab
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("JupyterLab did not accept the printed token")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
