@@ -10,6 +10,7 @@ and sleep; nothing here sends a request.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import logging
@@ -224,7 +225,22 @@ class Credentials(httpx.Auth):
         if self._cookie:
             secrets += [p.split("=", 1)[-1] for p in self._cookie.split(";")]
         secrets = sorted({s.strip() for s in secrets if len(s.strip()) >= 4}, key=len)
-        return _scrub(value, secrets[::-1])
+        secrets = secrets[::-1]
+        # A server may echo a credential base64-encoded (Basic auth, JWT parts).
+        secrets += [e for s in secrets for e in _encodings(s) if len(e) >= 8]
+        return _scrub(value, secrets)
+
+    def scrub_error(self, exc: errors.KFPError) -> errors.KFPError:
+        """``exc`` with credentials removed from its text and attributes.
+
+        The one place every error built from a response passes through, so a
+        message, hint or body quoting a header, URL or echo cannot leak them.
+        """
+        exc.args = tuple(self.redact(a) for a in exc.args)
+        for name in ("message", "hint", "body"):
+            if hasattr(exc, name):
+                setattr(exc, name, self.redact(getattr(exc, name)))
+        return exc
 
     def unauthenticated_hint(self) -> str:
         if self._token or self._authorization:
@@ -350,18 +366,47 @@ def _join_cookies(*parts: str | None) -> str | None:
     return "; ".join(p for p in parts if p) or None
 
 
+def _encodings(secret: str) -> list[str]:
+    """Base64 forms of ``secret`` (standard and URL-safe, padding dropped)."""
+    raw = secret.encode("utf-8", "replace")
+    forms = {base64.b64encode(raw), base64.urlsafe_b64encode(raw)}
+    return [f.decode().rstrip("=") for f in forms]
+
+
+#: An echoed prefix at least this long is masked (``token SeCrEtTo... is bad``).
+_PREFIX = 8
+
+
 def _scrub(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "***")
+            value = _scrub_prefixes(value, secret)
         return value
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v, secrets) for v in value]
     return value
+
+
+def _scrub_prefixes(text: str, secret: str) -> str:
+    """``text`` with every run of >= 8 leading characters of ``secret`` masked."""
+    if len(secret) < _PREFIX:
+        return text
+    head = secret[:_PREFIX]
+    start = text.find(head)
+    while start >= 0:
+        end = start + _PREFIX
+        while end < len(text) and end - start < len(secret) and (
+            text[end] == secret[end - start]
+        ):
+            end += 1
+        text = text[:start] + "***" + text[end:]
+        start = text.find(head, start + 3)
+    return text
 
 
 def _client_options(
@@ -433,6 +478,12 @@ def safe_url(url: httpx.URL) -> str:
     base = f"{url.scheme}://{url.host}{port}"
     query = f"?{urlencode(pairs)}" if pairs else ""
     return f"{base}{url.path}{query}"
+
+
+def _bare_url(url: httpx.URL) -> str:
+    """Scheme, host, port and path only: a redirect's query may carry a secret."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
 def log_exchange(request: httpx.Request, outcome: int | str) -> None:
@@ -507,7 +558,7 @@ def _login_redirect(response: httpx.Response, *, host: str, endpoint: str) -> No
     """Raise LoginRedirect (or ResponseFormatError) for a 3xx answer."""
     asked = response.request.url
     target = asked.join(response.headers.get("location", ""))
-    where = safe_url(target)
+    where = _bare_url(target)
     if target.host != asked.host or _LOGIN.search(target.path):
         raise errors.LoginRedirect(
             f"{endpoint}: {host} redirected to a login page at {where} instead of "
@@ -569,8 +620,33 @@ def read_json(
 ) -> Any:
     """The JSON body of a successful answer, or the matching kfp_nb error.
 
-    ``hint``, when given, replaces the generic advice of an error.
+    ``hint``, when given, replaces the generic advice of an error. Every error
+    raised here passes through :meth:`Credentials.scrub_error`.
     """
+    try:
+        return _read_json(
+            response,
+            host=host,
+            endpoint=endpoint,
+            credentials=credentials,
+            run_id=run_id,
+            what=what,
+            hint=hint,
+        )
+    except errors.KFPError as exc:
+        raise credentials.scrub_error(exc) from None
+
+
+def _read_json(
+    response: httpx.Response,
+    *,
+    host: str,
+    endpoint: str,
+    credentials: Credentials,
+    run_id: str | None,
+    what: str,
+    hint: str | None,
+) -> Any:
     status = response.status_code
     if 300 <= status < 400:
         _login_redirect(response, host=host, endpoint=endpoint)
