@@ -56,10 +56,20 @@ FORMAT = "kfp-nb-snapshot"
 VERSION = 1
 #: Default cap on each artifact payload kept in a snapshot.
 DEFAULT_MAX_ARTIFACT_BYTES = 5 * 1024 * 1024
-#: Caps when reading: members, one JSON member, the whole uncompressed archive.
+#: Fixed caps when reading, whatever the file's manifest says: members, one JSON
+#: member, one JSON line, one artifact member, the whole uncompressed archive.
+#: Sizes are checked against the zip directory and again while streaming,
+#: because a directory can lie.
 MAX_MEMBERS = 200_000
 MAX_JSON_BYTES = 512 * 1024 * 1024
-MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_ARTIFACT_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+#: A member that inflates more than MAX_RATIO times, past RATIO_FLOOR bytes, is
+#: a compression bomb, not a snapshot (deflate rarely beats 10:1 on real data).
+MAX_RATIO = 1000
+RATIO_FLOOR = 4 * 1024 * 1024
+_CHUNK = 1 << 20
 
 MANIFEST = "manifest.json"
 _RECORDS = ("experiments", "runs", "tasks", "artifacts")
@@ -247,7 +257,9 @@ def write_snapshot(
     ``selection``: a runs DataFrame (its ``run_id`` column), a dict of
     ``client.runs`` keyword filters (``archived=False`` by default, as there),
     a list of run ids, or None for every run, archived ones included. The file
-    appears only when complete (written next to it, then renamed).
+    appears only when complete (written next to it, then renamed). A run
+    captured while active stays active when replayed, so ``wait()`` on it
+    there runs out its timeout.
     """
     if (
         isinstance(max_artifact_bytes, bool)
@@ -357,42 +369,139 @@ def _bad(path: str, problem: str) -> SnapshotError:
     )
 
 
-def _read_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, path: str
-) -> bytes:
+class _Budget:
+    """Uncompressed bytes read so far, checked against the fixed caps as they come.
+
+    ``zipfile`` trusts the sizes in the zip directory, which a hostile file
+    sets; counting what actually inflates is the only reliable limit.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.total = 0
+
+    def take(self, info: zipfile.ZipInfo, done: int, more: int, limit: int) -> int:
+        """Account ``more`` bytes of ``info`` after ``done``; return the new count."""
+        done += more
+        self.total += more
+        name = info.filename
+        if done > limit:
+            raise _bad(self.path, f"member {name!r} holds more than {limit} bytes")
+        if self.total > MAX_TOTAL_BYTES:
+            raise _bad(
+                self.path, f"members add up to more than {MAX_TOTAL_BYTES} bytes"
+            )
+        if done > RATIO_FLOOR and done > max(info.compress_size, 1) * MAX_RATIO:
+            raise _bad(
+                self.path,
+                f"member {name!r} inflates more than {MAX_RATIO} times its "
+                "compressed size (a compression bomb)",
+            )
+        return done
+
+
+def _check_size(info: zipfile.ZipInfo, limit: int, path: str) -> None:
+    """Refuse from the directory alone what streaming would refuse later."""
     if info.file_size > limit:
         raise _bad(
             path,
             f"member {info.filename!r} is {info.file_size} bytes, over the limit "
             f"of {limit}",
         )
+
+
+@contextlib.contextmanager
+def _opened(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> Any:
     try:
         with zf.open(info) as fh:
-            data = fh.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            yield fh
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as exc:  # fmt: skip
         raise _bad(path, f"member {info.filename!r} is corrupt ({exc})") from None
-    if len(data) > limit:
-        raise _bad(path, f"member {info.filename!r} holds more than {limit} bytes")
-    return data
 
 
-def _lines(data: bytes, member: str, path: str) -> list[dict[str, Any]]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _bad(path, f"{member} is not UTF-8 ({exc})") from None
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            raise _bad(path, f"{member} line {number} is not JSON ({exc})") from None
-        if not isinstance(record, dict):
-            raise _bad(path, f"{member} line {number} is not a JSON object")
-        records.append(record)
+def _read_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    limit: int,
+    path: str,
+    budget: _Budget,
+) -> bytes:
+    _check_size(info, limit, path)
+    parts: list[bytes] = []
+    done = 0
+    with _opened(zf, info, path) as fh:
+        while chunk := fh.read(_CHUNK):
+            done = budget.take(info, done, len(chunk), limit)
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (only finite numbers are)")
+
+
+def _loads(text: str | bytes) -> Any:
+    """``json.loads`` refusing NaN and Infinity, which no JSON reader accepts."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+#: String fields each kind of record needs, checked as each line is read so a
+#: bad file fails at its first bad record.
+_REQUIRED = {
+    "experiments": ("experiment_id",),
+    "runs": ("run_id",),
+    "tasks": ("task_id", "run_id"),
+    "artifacts": ("run_id", "task_id", "output_key", "status"),
+}
+
+
+def _records(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, budget: _Budget
+) -> list[dict[str, Any]]:
+    """The member's JSON lines, streamed and checked one line at a time."""
+    member = info.filename
+    kind = member.removesuffix(".jsonl")
+    _check_size(info, MAX_JSON_BYTES, path)
+    records: list[dict[str, Any]] = []
+    done = 0
+    number = 0
+    with _opened(zf, info, path) as fh:
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            done = budget.take(info, done, len(line), MAX_JSON_BYTES)
+            if len(line) > MAX_LINE_BYTES:
+                raise _bad(
+                    path, f"{member} line {number} is longer than {MAX_LINE_BYTES} "
+                    "bytes",
+                )  # fmt: skip
+            record = _line(line, member, number, path)
+            if record is None:
+                continue
+            for key in _REQUIRED[kind]:
+                if not isinstance(record.get(key), str) or not record[key]:
+                    raise _bad(
+                        path, f"{member} line {number}: {key} is missing or not a "
+                        "string",
+                    )  # fmt: skip
+            records.append(record)
     return records
+
+
+def _line(line: bytes, member: str, number: int, path: str) -> dict[str, Any] | None:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad(path, f"{member} line {number} is not UTF-8 ({exc})") from None
+    if not text.strip():
+        return None
+    try:
+        record = _loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _bad(path, f"{member} line {number} is not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise _bad(path, f"{member} line {number} is not a JSON object")
+    return record
 
 
 def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
@@ -407,19 +516,21 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         raise _bad(
             where, "not a kfp-nb snapshot (not a zip archive, or truncated)"
         ) from None
+    budget = _Budget(where)
     with zf:
         infos = _check_names(zf, where)
-        manifest = _manifest(zf, infos, where)
+        manifest = _manifest(zf, infos, where, budget)
         snap = Snapshot(manifest=manifest)
         for kind in _RECORDS:
             info = infos.get(f"{kind}.jsonl")
             if info is None:
                 raise _bad(where, f"the member {kind}.jsonl is missing")
-            data = _read_member(zf, info, MAX_JSON_BYTES, where)
-            setattr(snap, kind, _lines(data, info.filename, where))
-        cap = manifest["max_artifact_bytes"]
+            setattr(snap, kind, _records(zf, info, where, budget))
+        # The manifest's cap is the writer's choice; the fixed one bounds a
+        # hostile file, whatever its manifest claims.
+        cap = min(manifest["max_artifact_bytes"], MAX_ARTIFACT_MEMBER_BYTES)
         for number, entry in enumerate(snap.artifacts, 1):
-            entry["data"] = _artifact_data(zf, infos, entry, number, cap, where)
+            entry["data"] = _artifact_data(zf, infos, entry, number, cap, budget)
     return snap
 
 
@@ -442,19 +553,30 @@ def _check_names(zf: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
             raise _bad(path, f"members add up to more than {MAX_TOTAL_BYTES} bytes")
+        if info.file_size > RATIO_FLOOR and info.file_size > (
+            max(info.compress_size, 1) * MAX_RATIO
+        ):
+            raise _bad(
+                path,
+                f"member {name!r} claims to inflate more than {MAX_RATIO} times "
+                "its compressed size (a compression bomb)",
+            )
         infos[name] = info
     return infos
 
 
 def _manifest(
-    zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], path: str
+    zf: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+    path: str,
+    budget: _Budget,
 ) -> dict[str, Any]:
     info = infos.get(MANIFEST)
     if info is None:
         raise _bad(path, f"not a kfp-nb snapshot (no {MANIFEST})")
-    data = _read_member(zf, info, 16 * 1024 * 1024, path)
+    data = _read_member(zf, info, 16 * 1024 * 1024, path, budget)
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = _loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise _bad(path, f"{MANIFEST} is not JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -477,12 +599,10 @@ def _artifact_data(
     entry: dict[str, Any],
     number: int,
     cap: int,
-    path: str,
+    budget: _Budget,
 ) -> bytes | None:
+    path = budget.path
     where = f"artifacts.jsonl line {number}"
-    for key in ("run_id", "task_id", "output_key", "status"):
-        if not isinstance(entry.get(key), str) or not entry[key]:
-            raise _bad(path, f"{where}: {key} is missing or not a string")
     if entry["status"] not in _STATUSES:
         raise _bad(path, f"{where}: unknown status {entry['status'][:40]!r}")
     size = entry.get("size", 0)
@@ -496,4 +616,4 @@ def _artifact_data(
     info = infos.get(member) if isinstance(member, str) else None
     if info is None:
         raise _bad(path, f"{where}: its member {str(member)[:200]!r} is missing")
-    return _read_member(zf, info, cap, path)
+    return _read_member(zf, info, cap, path, budget)

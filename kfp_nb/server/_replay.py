@@ -158,6 +158,9 @@ def _run(db: sqlite3.Connection, run: dict[str, Any]) -> None:
     state = _enum(run.get("state"), _states.RUN_STATE_NUMBERS, "state",
                   _states.UNSPECIFIED)  # fmt: skip
     created = _seconds(run, "created_at")
+    if not created:
+        # Served as created in 1970 otherwise, which sorts and filters wrongly.
+        raise _Bad("created_at is missing or not after 1970 (captured runs have one)")
     spec = run.get("pipeline_spec")
     db.execute(
         "INSERT INTO runs(run_id, experiment_id, display_name, description, "

@@ -205,10 +205,20 @@ def _bad_record(path: Path, name: str, index: int, **fields) -> bytes:
          "over the limit of 10"),
         (lambda p: {"manifest_dot_json": _manifest_with(p, max_artifact_bytes="5")},
          "max_artifact_bytes is not a whole number"),
+        (lambda p: {"runs_dot_jsonl": _bad_record(p, "runs.jsonl", 0,
+                                                  parameters={"x": float("nan")})},
+         "runs.jsonl line 1 is not JSON (NaN is not a JSON number"),
+        (lambda p: {"tasks_dot_jsonl": _bad_record(p, "tasks.jsonl", 0,
+                                                   inputs={"y": float("-inf")})},
+         "tasks.jsonl line 1 is not JSON (-Infinity is not a JSON number"),
+        (lambda p: {"runs_dot_jsonl": _bad_record(p, "runs.jsonl", 0,
+                                                  created_at=None)},
+         "created_at is missing"),
     ],
     ids=[
         "state", "timestamp", "spec-type", "duplicate", "no-id", "pods",
         "task-history", "member-missing", "status", "oversized-member", "cap-type",
+        "nan", "infinity", "no-created-at",
     ],
 )  # fmt: skip
 def test_hostile_records_are_refused_naming_the_record(
@@ -264,3 +274,115 @@ def test_namespaced_experiments_stay_listed(small, tmp_path):
     store.close()
     assert {r["experiment_id"] for r in records} <= set(listed)
     assert set(listed.values()) == {""}
+
+
+# -- bombs: a small file must not exhaust memory, whatever it claims ----------
+
+
+def _claim_size(path: Path, member: str, size: int) -> Path:
+    """Make the zip directory claim ``size`` uncompressed bytes for ``member``."""
+    data = bytearray(path.read_bytes())
+    at = 0
+    while True:
+        at = data.index(b"PK\x01\x02", at)
+        name_len = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_len] == member.encode():
+            data[at + 24 : at + 28] = size.to_bytes(4, "little")
+            path.write_bytes(bytes(data))
+            return path
+        at += 4
+
+
+def _first_stored(snap) -> str:
+    return next(a["member"] for a in snap.artifacts if a["status"] == "stored")
+
+
+def test_empty_object_lines_fail_at_the_first_line(small, tmp_path):
+    # The tester's file: ~96 MiB of "{}" lines read whole before any check.
+    bomb = _rewrite(small[0], tmp_path / "b.kfpsnap", runs_dot_jsonl=b"{}\n" * 200_000)
+    with pytest.raises(SnapshotError) as err:
+        read_snapshot(bomb)
+    assert "runs.jsonl line 1: run_id is missing" in str(err.value)
+
+
+def test_a_long_line_is_refused_with_its_number(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot_module, "MAX_LINE_BYTES", 64)
+    runs = _records(small[0], "runs.jsonl")
+    body = json.dumps({"run_id": "short"}) + "\n" + json.dumps(runs[0]) + "\n"
+    bad = _rewrite(
+        small[0], tmp_path / "b.kfpsnap",
+        experiments_dot_jsonl=b"", runs_dot_jsonl=body.encode(),
+    )  # fmt: skip
+    with pytest.raises(SnapshotError, match="runs.jsonl line 2 is longer than 64"):
+        read_snapshot(bad)
+
+
+def test_artifact_cap_is_fixed_whatever_the_manifest_says(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot_module, "MAX_ARTIFACT_MEMBER_BYTES", 1000)
+    member = _first_stored(small[1])
+    bad = _rewrite(
+        small[0], tmp_path / "b.kfpsnap",
+        manifest_dot_json=_manifest_with(small[0], max_artifact_bytes=4 << 30),
+        **{member: bytes(5000)},
+    )  # fmt: skip
+    with pytest.raises(SnapshotError, match="over the limit of 1000"):
+        read_snapshot(bad)
+
+
+def test_a_directory_claiming_a_huge_total_is_refused_unread(small, tmp_path):
+    member = _first_stored(small[1])
+    bad = _rewrite(
+        small[0], tmp_path / "b.kfpsnap",
+        manifest_dot_json=_manifest_with(small[0], max_artifact_bytes=4 << 30),
+    )  # fmt: skip
+    _claim_size(bad, member, 3 << 30)
+    with pytest.raises(SnapshotError, match="members add up to more than 2147483648"):
+        read_snapshot(bad)
+
+
+def test_a_directory_claiming_less_than_it_holds_is_corrupt(small, tmp_path):
+    member = _first_stored(small[1])
+    bad = _rewrite(small[0], tmp_path / "b.kfpsnap", **{member: bytes(5000)})
+    _claim_size(bad, member, 10)
+    with pytest.raises(SnapshotError, match=f"member '{member}' is corrupt"):
+        read_snapshot(bad)
+
+
+def test_what_streams_is_counted_even_if_the_directory_lies(
+    small, tmp_path, monkeypatch
+):
+    # zipfile stops at the directory's size; the count while streaming is the
+    # second line of defence, so the directory check is switched off here.
+    monkeypatch.setattr(snapshot_module, "_check_size", lambda *a: None)
+    monkeypatch.setattr(snapshot_module, "MAX_JSON_BYTES", 50)
+    runs = _jsonl([{"run_id": f"r{n}"} for n in range(10)])
+    bad = _rewrite(
+        small[0], tmp_path / "b.kfpsnap", experiments_dot_jsonl=b"", runs_dot_jsonl=runs
+    )
+    with pytest.raises(SnapshotError, match="'runs.jsonl' holds more than 50 bytes"):
+        read_snapshot(bad)
+    monkeypatch.setattr(snapshot_module, "MAX_JSON_BYTES", 1 << 20)
+    monkeypatch.setattr(snapshot_module, "MAX_TOTAL_BYTES", 100)
+    monkeypatch.setattr(snapshot_module, "_check_names", _names_without_ratio)
+    with pytest.raises(SnapshotError, match="members add up to more than 100"):
+        read_snapshot(bad)
+
+
+def test_compression_bombs_are_refused(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot_module, "RATIO_FLOOR", 1000)
+    member = _first_stored(small[1])
+    bad = _rewrite(
+        small[0], tmp_path / "b.kfpsnap",
+        manifest_dot_json=_manifest_with(small[0], max_artifact_bytes=4 << 20),
+        **{member: bytes(2 << 20)},
+    )  # fmt: skip
+    with pytest.raises(SnapshotError, match="inflate more than 1000 times"):
+        read_snapshot(bad)
+    # The same check while streaming, should the directory lie about it.
+    monkeypatch.setattr(snapshot_module, "_check_names", _names_without_ratio)
+    with pytest.raises(SnapshotError, match="compression bomb"):
+        read_snapshot(bad)
+
+
+def _names_without_ratio(zf, path):
+    return {info.filename: info for info in zf.infolist()}
