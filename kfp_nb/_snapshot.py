@@ -269,6 +269,13 @@ def write_snapshot(
         raise ValueError(
             f"max_artifact_bytes must be an int, 0 or more, not {max_artifact_bytes!r}"
         )
+    if max_artifact_bytes > MAX_ARTIFACT_MEMBER_BYTES:
+        # A larger payload would be refused when the file is read back.
+        raise ValueError(
+            f"max_artifact_bytes={max_artifact_bytes} is over the fixed reading "
+            f"limit of {MAX_ARTIFACT_MEMBER_BYTES} bytes per artifact; pass that "
+            "or less (larger payloads are recorded by size only)"
+        )
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):

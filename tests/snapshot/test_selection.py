@@ -40,6 +40,8 @@ def test_bad_arguments_are_refused_before_anything_is_written(client, tmp_path):
     tmp_path.mkdir()
     with pytest.raises(ValueError, match="max_artifact_bytes"):
         client.snapshot(tmp_path / "x.kfpsnap", [], max_artifact_bytes=-1)
+    with pytest.raises(ValueError, match="over the fixed reading limit"):
+        client.snapshot(tmp_path / "x.kfpsnap", [], max_artifact_bytes=1 << 30)
     with pytest.raises(ValueError, match="folder"):
         client.snapshot(tmp_path / "no" / "x.kfpsnap", [])
     with pytest.raises(ValueError, match="frame_or_filters"):
