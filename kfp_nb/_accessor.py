@@ -68,6 +68,11 @@ def require_sync(client: Any, what: str) -> Any:
     """``client`` itself, unless it is an ``AsyncClient`` (its calls need await)."""
     import inspect
 
+    if not callable(getattr(client, "get_run", None)):
+        raise TypeError(
+            f"{what}: client must be a kfp_nb.Client, not "
+            f"{type(client).__name__}; pass client=kfp_nb.Client(host)"
+        )
     if inspect.iscoroutinefunction(getattr(client, "get_run", None)):
         raise TypeError(
             f"{what} calls the server from plain code and needs a kfp_nb.Client, "

@@ -617,7 +617,7 @@ class Artifact:
             )
         if which is None:
             if not usable:
-                raise ValueError(self._no_frame(parts))
+                raise _errors.ArtifactError(self._no_frame(parts))
             if len(usable) > 1:
                 raise ValueError(
                     f"{self._where()} holds several tables ({', '.join(usable)}); "
@@ -661,7 +661,7 @@ class Artifact:
                 names=names,
             )
         except (ValueError, pd.errors.ParserError) as exc:
-            raise ValueError(
+            raise _errors.ArtifactError(
                 f"{self._where()}: the table cannot be read ({exc})"
             ) from None
         if header is None and names is None:
@@ -761,6 +761,26 @@ def _file_name(name: str) -> str:
     return cleaned.lstrip(".") or "artifact"
 
 
+def _check_file_name(path: str | os.PathLike[str]) -> None:
+    """ArtifactError (a ValueError) for a name no file system accepts."""
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text:
+        raise _errors.ArtifactError(
+            f"save: the file name {text!r} is empty or not text"
+        )
+    if "\0" in text:
+        raise _errors.ArtifactError(
+            f"save: the file name {text!r} contains a NUL character; pass "
+            "save(path=...) with another name"
+        )
+    longest = max(len(os.fsencode(p)) for p in Path(text).parts)
+    if longest > 255:
+        raise _errors.ArtifactError(
+            f"save: the file name {text[:40]!r}... has a part of {longest} bytes, "
+            "over the usual 255-byte limit; pass save(path=...) with a shorter name"
+        )
+
+
 def _safe_write(
     data: bytes,
     path: str | os.PathLike[str],
@@ -768,6 +788,7 @@ def _safe_write(
     *,
     overwrite: bool,
 ) -> Path:
+    _check_file_name(path)
     root = Path(directory)
     if not root.is_dir():
         raise _errors.ArtifactError(f"save: directory {str(root)!r} does not exist")
@@ -802,6 +823,11 @@ def _safe_write(
     except FileExistsError:
         raise _errors.ArtifactError(
             f"save: {str(target)!r} exists; pass overwrite=True to replace it"
+        ) from None
+    except OSError as exc:
+        raise _errors.ArtifactError(
+            f"save: the file name {str(path)!r} cannot be written in "
+            f"{str(root)!r} ({exc.strerror}); pass save(path=...) with another name"
         ) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -491,7 +491,14 @@ class AsyncClient(_BaseClient):
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             body = self._object(call, await self._request(call))
             rows = self._fallback_tasks(body, run_id)
+        if not rows and run_id:
+            await self._check_run(run_id)
         return _frames.tasks_frame(rows)
+
+    async def _check_run(self, run_id: str) -> None:
+        """NotFound when the run does not exist: ListTasks of a wrong id is empty."""
+        call = self._get_run_call(run_id, view=None, experiment_id=None)
+        await self._request(call)
 
     # Artifacts --------------------------------------------------------------
 
@@ -501,13 +508,16 @@ class AsyncClient(_BaseClient):
             page_size=200, max_pages=_MAX_PAGES,
         )  # fmt: skip
         try:
-            return await _acollect(
+            rows = await _acollect(
                 pages, None, _Progress(False, limit=None, desc="tasks")
             )
         except (_errors.NotFound, _errors.Unimplemented):
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             body = self._object(call, await self._request(call))
             return self._fallback_tasks(body, run_id)
+        if not rows:
+            await self._check_run(run_id)
+        return rows
 
     async def artifacts(self, run_id: str) -> pandas.DataFrame:
         """Every output artifact of the run's tasks (see ``Client.artifacts``)."""

@@ -151,6 +151,10 @@ def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
+class ClientClosed(_errors.KFPError, RuntimeError):
+    """A call on a client after ``close()``: its connections are gone."""
+
+
 @dataclass(frozen=True)
 class _Call:
     """One request: what to send, and what to say about it when it fails."""
@@ -569,6 +573,11 @@ class _BaseClient:
 
     def _build_request(self, http: Any, call: _Call) -> httpx.Request:
         """The httpx request for ``call``; a URL httpx refuses is a ValueError."""
+        if http.is_closed:
+            raise ClientClosed(
+                f"{call.endpoint}: this {type(self).__name__} is closed; create a "
+                "new one"
+            )
         try:
             return http.build_request(
                 call.method,

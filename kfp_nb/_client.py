@@ -569,7 +569,13 @@ class Client(_BaseClient):
                 raise
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             rows = self._fallback_tasks(self._object(call, self._request(call)), run_id)
+        if not rows and run_id:
+            self._check_run(run_id)
         return _frames.tasks_frame(rows)
+
+    def _check_run(self, run_id: str) -> None:
+        """NotFound when the run does not exist: ListTasks of a wrong id is empty."""
+        self._request(self._get_run_call(run_id, view=None, experiment_id=None))
 
     # Artifacts --------------------------------------------------------------
 
@@ -580,10 +586,13 @@ class Client(_BaseClient):
             page_size=200, max_pages=_MAX_PAGES,
         )  # fmt: skip
         try:
-            return _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
+            rows = _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
         except (_errors.NotFound, _errors.Unimplemented):
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             return self._fallback_tasks(self._object(call, self._request(call)), run_id)
+        if not rows:
+            self._check_run(run_id)
+        return rows
 
     def _read_artifact_scan(
         self, run_id: str, node_id: str, name: str, *, max_bytes: int

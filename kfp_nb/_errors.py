@@ -164,8 +164,11 @@ class PaginationError(KFPError):
         super().__init__(message)
 
 
-class ArtifactError(KFPError):
-    """An artifact payload was refused: too big, malformed or unsafe."""
+class ArtifactError(KFPError, ValueError):
+    """An artifact payload was refused: too big, malformed or unsafe.
+
+    Also a ValueError, which artifact calls raised before it existed.
+    """
 
 
 class ActionUnconfirmed(KFPError):

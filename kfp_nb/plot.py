@@ -47,6 +47,10 @@ def _axes(ax: Any) -> Any:
 
 def timeline(client: Any, run_id: str, *, ax: Any = None) -> Any:
     """A Gantt chart of the run's leaf tasks, critical path outlined."""
+    if not isinstance(run_id, str) or not run_id:
+        raise TypeError(
+            f"plot.timeline: run_id must be a run id string, not {run_id!r}"
+        )
     import matplotlib.dates as mdates
     import pandas as pd
 
@@ -86,15 +90,23 @@ def timeline(client: Any, run_id: str, *, ax: Any = None) -> Any:
 
 
 def runs(frame: Any, *, ax: Any = None) -> Any:
-    """Runs over time: created_at against duration (minutes), coloured by state."""
+    """Runs over time: created_at against duration (minutes), coloured by state.
+
+    A run without a state is drawn as ``"unknown"``.
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            "plot.runs: frame must be a pandas DataFrame (the one client.runs() "
+            f"returns), not {type(frame).__name__}"
+        )
     for column in ("created_at", "duration", "state"):
         if column not in frame.columns:
             raise ValueError(
                 f"plot.runs: the frame has no {column!r} column; pass the frame "
                 "client.runs() returned"
             )
-    import pandas as pd
-
     ax = _axes(ax)
     # Coerced: a concatenated or hand-made frame may hold these as objects.
     duration = pd.to_timedelta(frame["duration"], errors="coerce")
@@ -103,8 +115,8 @@ def runs(frame: Any, *, ax: Any = None) -> Any:
     done = frame[keep]
     minutes = duration[keep].dt.total_seconds() / 60
     created = created[keep]
-    states = done["state"].astype("string")
-    for state in sorted(set(states.dropna())):
+    states = done["state"].astype("string").fillna("unknown")
+    for state in sorted(set(states)):
         mask = (states == state).to_numpy()
         ax.scatter(
             created[mask].dt.tz_convert(None).to_numpy(),

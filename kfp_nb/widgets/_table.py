@@ -395,6 +395,13 @@ class RunTable(Panel):
 
     @staticmethod
     def _ids(runs: Any) -> list[str]:
+        if runs is None or not isinstance(
+            runs, (str, pd.DataFrame, pd.Series, Iterable)
+        ):
+            raise TypeError(
+                "RunTable.select: runs must be a run id, a list of run ids or a "
+                f"DataFrame with a run_id column, not {type(runs).__name__}"
+            )
         if isinstance(runs, pd.DataFrame):
             if "run_id" not in runs.columns:
                 raise ValueError("the DataFrame has no run_id column")

@@ -12,6 +12,7 @@ from kfp_nb import AsyncClient
 from kfp_nb._artifact import ARTIFACT_COLUMNS, Artifact, ArtifactNotFound
 from kfp_nb._viewspec import iter_specs
 
+from ..client._mock import reply, run_body
 from . import _fake
 from .conftest import first
 from .test_specs import cm_meta, wrapped
@@ -40,7 +41,11 @@ def test_artifacts_frame_lists_every_output(kfp, demo):
 def test_empty_run_gives_the_same_columns_and_dtypes(kfp, demo):
     run_id, _, _ = first(demo, "Metric")
     full = kfp.artifacts(run_id)
-    empty = _fake.server([]).client().artifacts(_fake.RUN)
+    # An empty task list is checked with GetRun: the run must exist.
+    fake = _fake.server([]).on(
+        "GET", f"/apis/v2beta1/runs/{_fake.RUN}", reply(200, run_body(_fake.RUN))
+    )
+    empty = fake.client().artifacts(_fake.RUN)
     assert empty.empty and list(empty.columns) == list(full.columns)
     assert list(empty.dtypes) == list(full.dtypes)
 
