@@ -620,9 +620,12 @@ class _BaseClient:
     ) -> M:
         body = self._object(call, body)
         if require and not body.get(require):
-            raise _errors.ResponseFormatError(
-                f"{call.endpoint}: the response has no {require!r}, so it is not "
-                f"a {cls.__name__} (keys: {sorted(body)[:8]}); check the host"
+            # The keys come from the body, which may echo a credential.
+            raise self._credentials.scrub_error(
+                _errors.ResponseFormatError(
+                    f"{call.endpoint}: the response has no {require!r}, so it is "
+                    f"not a {cls.__name__} (keys: {sorted(body)[:8]}); check the host"
+                )
             )
         try:
             return cls.model_validate(body)

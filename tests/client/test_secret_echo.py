@@ -85,3 +85,10 @@ def test_warning_log_of_a_redirect_is_clean(caplog):
     assert len(frame) == 1
     _clean(caplog.text)
     assert any(r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_keys_of_an_unexpected_body_are_scrubbed():
+    answer = reply(200, {TOKEN: 1, "other": 2})
+    error = _fail(FakeServer().on("GET", ".*", answer), lambda c: c.get_run("r1"))
+    assert isinstance(error, kfp_nb.ResponseFormatError) and "other" in str(error)
+    _clean(str(error))
