@@ -1,6 +1,7 @@
 """kfp_nb: Kubeflow Pipelines runs as first-class citizens of Jupyter notebooks."""
 
 from ._async_client import AsyncClient
+from ._base_client import ClientClosed
 from ._client import Client
 from ._errors import (
     ActionUnconfirmed,
@@ -40,6 +41,7 @@ __all__ = [
     "ArtifactViewer",
     "AsyncClient",
     "Client",
+    "ClientClosed",
     "CompareView",
     "Comparison",
     "ConnectError",

@@ -652,7 +652,8 @@ class Client(_BaseClient):
         ``max_artifact_bytes`` is recorded by size only. No credential is
         written. Returns the manifest (counts, source host, selection). Serve
         the file with ``kfp-nb serve --from-snapshot PATH``; the format is
-        described in :mod:`kfp_nb._snapshot`.
+        described in :mod:`kfp_nb._snapshot`. A run captured while active stays
+        active when replayed, so ``wait()`` on it there runs out its timeout.
         """
         return _snapshot.write_snapshot(
             self, path, frame_or_filters,

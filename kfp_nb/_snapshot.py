@@ -283,6 +283,12 @@ def write_snapshot(
             f"snapshot(path={target!r}): the folder {folder!r} does not exist; "
             "create it first"
         )
+    if os.path.isdir(target):
+        # Found before any run is fetched, not after the whole download.
+        raise SnapshotError(
+            f"snapshot(path={target!r}) is a folder; give a file name inside it, "
+            f"e.g. {os.path.join(target, 'runs.kfpnb')!r}"
+        )
     ids, chosen = _run_ids_of(client, selection)
     partial = f"{target}.partial"
     try:

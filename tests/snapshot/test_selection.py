@@ -46,7 +46,10 @@ def test_bad_arguments_are_refused_before_anything_is_written(client, tmp_path):
         client.snapshot(tmp_path / "no" / "x.kfpsnap", [])
     with pytest.raises(ValueError, match="frame_or_filters"):
         client.snapshot(tmp_path / "x.kfpsnap", 42)
-    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "a-folder").mkdir()
+    with pytest.raises(ValueError, match="is a folder; give a file name"):
+        client.snapshot(tmp_path / "a-folder", None)  # None = every run: not fetched
+    assert [p.name for p in tmp_path.iterdir()] == ["a-folder"]
 
 
 @pytest.mark.parametrize(
