@@ -233,13 +233,15 @@ def explain(db_path: str) -> list[dict[str, Any]]:
 
 
 def _uses_index(plan: list[str]) -> str:
-    """SEARCH = the index seeks to a range; SCAN … USING INDEX = walks all of it."""
+    """SEARCH = the index seeks to a range; SCAN … USING INDEX = walks it in order."""
     text = " | ".join(plan)
     sort = " + temp b-tree sort" if "TEMP B-TREE" in text else ""
     if "SEARCH" in text and "INDEX" in text:
-        return "yes, seeks (SEARCH)" + sort
+        return "yes, seeks to the range (SEARCH)" + sort
     if "INDEX" in text or "PRIMARY KEY" in text:
-        return "yes, but walks the whole index (SCAN, no seek)" + sort
+        # With LIMIT the walk stops after the page; a keyset page still starts at
+        # the index's first entry and skips the rows before the token.
+        return "yes, walked from its start (SCAN, no seek)" + sort
     return "no, full table scan" + sort
 
 
