@@ -99,13 +99,23 @@ def kfp_nb_frame(client: Client) -> pd.DataFrame:
     return client.runs(page_size=_data.PAGE_SIZE, progress=False)
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
+def median_time(fn: Callable[[], Any], repeat: int, *, gc_off: bool = False) -> float:
+    """Median wall time; ``gc_off`` pauses the cyclic collector while timing.
+
+    Holding ~10^7 parsed objects makes the collector's full passes grow with
+    the heap, which inflates every path at 100k runs (the floor most).
+    """
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        if gc_off:
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
     return statistics.median(times)
 
 
@@ -121,7 +131,9 @@ def peak_memory(fn: Callable[[], pd.DataFrame]) -> tuple[int, int]:
     return peak, int(frame.memory_usage(deep=True).sum())
 
 
-def measure(size: int, *, full: bool, repeat: int, baseline_max: int) -> dict:
+def measure(
+    size: int, *, full: bool, repeat: int, baseline_max: int, gc_off: bool
+) -> dict:
     pages = _data.pages(size, full=full)
     client = kfp_nb_client(pages)
     try:
@@ -129,17 +141,21 @@ def measure(size: int, *, full: bool, repeat: int, baseline_max: int) -> dict:
         row: dict[str, Any] = {"size": size, "full": full, "mb": mb}
         frame = kfp_nb_frame(client)
         assert len(frame) == size, (len(frame), size)
-        row["floor"] = median_time(lambda: floor(pages), repeat)
-        row["kfp_nb"] = median_time(lambda: kfp_nb_frame(client), repeat)
+        row["floor"] = median_time(lambda: floor(pages), repeat, gc_off=gc_off)
+        row["kfp_nb"] = median_time(lambda: kfp_nb_frame(client), repeat, gc_off=gc_off)
         if size <= baseline_max:
-            row["baseline"] = median_time(lambda: baseline(pages), repeat)
+            row["baseline"] = median_time(
+                lambda: baseline(pages), repeat, gc_off=gc_off
+            )
             row["extrapolated"] = False
         else:
             # Limitation: the baseline is timed on the first `baseline_max` runs
             # and scaled linearly — minutes per repeat at full size otherwise.
             part = pages[: max(1, baseline_max // _data.PAGE_SIZE)]
             runs = sum(len(orjson.loads(p)["runs"]) for p in part)
-            row["baseline"] = median_time(lambda: baseline(part), repeat) * size / runs
+            row["baseline"] = (
+                median_time(lambda: baseline(part), repeat, gc_off=gc_off) * size / runs
+            )
             row["extrapolated"] = True
         row["peak"], row["frame_bytes"] = peak_memory(lambda: kfp_nb_frame(client))
     finally:
@@ -169,6 +185,11 @@ def report(rows: list[dict]) -> None:
         )
     if any(r["extrapolated"] for r in rows):
         print("* baseline timed on a prefix of the pages and extrapolated linearly")
+    if any(r["full"] for r in rows):
+        print(
+            "FULL: kfp_server_api's V2beta1Run has no 'tasks' field, so the baseline "
+            "drops the tasks after json.loads (it never builds task models)"
+        )
     for full in (False, True):
         by = {r["size"]: r for r in rows if r["full"] == full}
         if 10_000 in by and 100_000 in by:
@@ -192,18 +213,28 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline-max", type=int, default=10_000,
         help="largest size the baseline is timed at; above it, extrapolated",
     )  # fmt: skip
+    parser.add_argument(
+        "--gc-off", action="store_true",
+        help="pause Python's cyclic GC while timing (all paths alike)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     print(
         f"python {sys.version.split()[0]}, pandas {pd.__version__}, "
         f"orjson {orjson.__version__}, medians of {args.repeat} runs, pages of "
-        f"{_data.PAGE_SIZE}",
+        f"{_data.PAGE_SIZE}, cyclic GC {'paused' if args.gc_off else 'on'} while timing",
         flush=True,
     )
     rows = []
     plan = [(s, False) for s in args.sizes] + [(s, True) for s in args.full_sizes]
     for size, full in plan:
         rows.append(
-            measure(size, full=full, repeat=args.repeat, baseline_max=args.baseline_max)
+            measure(
+                size,
+                full=full,
+                repeat=args.repeat,
+                baseline_max=args.baseline_max,
+                gc_off=args.gc_off,
+            )
         )
         print(f"  measured {'FULL' if full else 'default'} {size:,}", flush=True)
     report(rows)
