@@ -52,6 +52,9 @@ test: setup browser test-js
 
 # Benchmarks print tables of medians and ratios; not part of `make test`.
 bench: setup browser
+	$(BIN)/python benchmarks/frames.py
+	$(BIN)/python benchmarks/listing.py
+	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/table_render.py
 
 clean:
