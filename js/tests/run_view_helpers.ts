@@ -75,9 +75,10 @@ export class FakeModel implements AnyModel {
     this.sent.push(content);
   }
 
-  /** Deliver a custom message from the kernel. */
-  receive(msg: Record<string, unknown>): void {
-    for (const fn of Array.from(this.listeners.get("msg:custom") ?? [])) fn(msg, []);
+  /** Deliver a custom message (with buffers) from the kernel. */
+  receive(msg: Record<string, unknown>, buffers: DataView[] = []): void {
+    for (const fn of Array.from(this.listeners.get("msg:custom") ?? []))
+      fn(msg, buffers);
   }
 
   listenerCount(): number {

@@ -1,7 +1,7 @@
 // Shared pieces of the viewer tests: spec builders, a DOM host, and a stand-in for
 // the anywidget model that records what the panel sends and can answer with buffers.
-import type { AnyModel } from "@anywidget/types";
 import { renderViewSpec, type ViewOptions } from "../src/viewers/index";
+import { FakeModel } from "./run_view_helpers";
 
 export const ARTIFACT = {
   run_id: "run-1",
@@ -53,66 +53,14 @@ export function cleanupAll(): void {
   }
 }
 
-type Listener = (...args: any[]) => void;
 
 /** A model double: traits in a map, listeners by event, sent messages recorded. */
-export class ViewerModel implements AnyModel {
-  readonly sent: Record<string, unknown>[] = [];
-  private readonly traits = new Map<string, unknown>();
-  private readonly listeners = new Map<string, Set<Listener>>();
-  widget_manager = {
-    get_model: () => Promise.reject(new Error("no manager")),
-  } as never;
-
-  constructor(traits: Record<string, unknown>) {
-    for (const [k, v] of Object.entries(traits)) this.traits.set(k, v);
-  }
-
-  get(key: string): any {
-    return this.traits.get(key);
-  }
-
-  set(key: string, value: unknown): void {
-    this.traits.set(key, value);
-  }
-
-  /** Change a trait from the kernel side: store it and fire `change:<key>`. */
-  push(key: string, value: unknown): void {
-    this.traits.set(key, value);
-    for (const fn of Array.from(this.listeners.get(`change:${key}`) ?? [])) fn();
-  }
-
-  save_changes(): void {}
-
-  on(event: string, fn: Listener): void {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)?.add(fn);
-  }
-
-  off(event?: string | null, fn?: Listener | null): void {
-    if (event && fn) this.listeners.get(event)?.delete(fn);
-  }
-
-  send(content: Record<string, unknown>): void {
-    this.sent.push(content);
-  }
-
-  /** Deliver a custom message (with buffers) from the kernel. */
-  receive(msg: Record<string, unknown>, buffers: DataView[] = []): void {
-    for (const fn of Array.from(this.listeners.get("msg:custom") ?? []))
-      fn(msg, buffers);
-  }
-
+/** The shared model double, plus answering the panel's last request. */
+export class ViewerModel extends FakeModel {
   /** Answer the last request the panel sent. */
   reply(fields: Record<string, unknown>, buffers: DataView[] = []): void {
     const last = this.sent[this.sent.length - 1];
     this.receive({ kind: last.kind, id: last.id, ...fields }, buffers);
-  }
-
-  listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
   }
 }
 
