@@ -9,12 +9,13 @@
     ├── APIError                      the server answered with an error status
     │   ├── InvalidArgument           400, code 3 (bad filter, page size, body)
     │   ├── FailedPrecondition        400 code 9, 409 (action refused in this state)
-    │   ├── Unauthenticated           401 (no or expired token / session)
-    │   ├── PermissionDenied          403
+    │   ├── Unauthenticated *         401 (no or expired token / session)
+    │   ├── PermissionDenied *        403 (no access, or an expired token)
     │   ├── NotFound                  404
     │   ├── Unimplemented             501 (endpoint missing on this server)
     │   └── ServerError               5xx
-    ├── LoginRedirect                 a login page (302 or HTML) instead of JSON
+    ├── AuthenticationError           credentials refused (the * classes are ones too)
+    │   └── LoginRedirect             a login page (302 or HTML) instead of JSON
     ├── ResponseFormatError           a body that is not the JSON the API promises
     ├── PaginationError               a page token repeated, or a listing cut short
     ├── ArtifactError                 an artifact payload that is unsafe or too big
@@ -33,6 +34,7 @@ __all__ = [
     "APIError",
     "ActionUnconfirmed",
     "ArtifactError",
+    "AuthenticationError",
     "ConnectError",
     "FailedPrecondition",
     "InvalidArgument",
@@ -83,6 +85,8 @@ class APIError(KFPError):
         "Internal Server Error" (the real cause is then in the top-level text).
     endpoint:
         ``"METHOD /path"`` of the request that failed.
+    host:
+        The client's base URL (the server that answered), or "".
     body:
         The parsed error body (dict) or the raw text, for debugging.
     """
@@ -96,8 +100,10 @@ class APIError(KFPError):
         endpoint: str = "",
         body: Any = None,
         hint: str = "",
+        host: str = "",
     ) -> None:
         self.status = status
+        self.host = host
         self.code = code
         self.message = message
         self.endpoint = endpoint
@@ -107,7 +113,11 @@ class APIError(KFPError):
 
     def _text(self) -> str:
         code = f", code {self.code}" if self.code is not None else ""
-        text = f"{self.endpoint} failed with HTTP {self.status}{code}: {self.message}"
+        where = f" on {self.host}" if self.host else ""
+        text = (
+            f"{self.endpoint}{where} failed with HTTP {self.status}{code}: "
+            f"{self.message}"
+        )
         return f"{text}. {self.hint}" if self.hint else text
 
 
@@ -119,12 +129,21 @@ class FailedPrecondition(APIError):
     """The run's state does not allow this action (400 code 9, or 409)."""
 
 
-class Unauthenticated(APIError):
+class AuthenticationError(KFPError):
+    """The server did not accept the credentials: catch this for every auth fault.
+
+    Raised as :class:`Unauthenticated` (401), :class:`PermissionDenied` (403)
+    or :class:`LoginRedirect`; the message says where the token came from
+    (``token=`` or the ``$KF_PIPELINES_SA_TOKEN_PATH`` file), never its value.
+    """
+
+
+class Unauthenticated(APIError, AuthenticationError):
     """No valid credentials (HTTP 401)."""
 
 
-class PermissionDenied(APIError):
-    """Authenticated, but not allowed (HTTP 403)."""
+class PermissionDenied(APIError, AuthenticationError):
+    """Not allowed (HTTP 403): no access to the namespace, or an expired token."""
 
 
 class NotFound(APIError):
@@ -139,7 +158,7 @@ class ServerError(APIError):
     """The server failed (HTTP 5xx)."""
 
 
-class LoginRedirect(KFPError):
+class LoginRedirect(AuthenticationError):
     """A login page or other HTML came back where the API answers JSON.
 
     The usual causes: the host points at the Kubeflow dashboard rather than the

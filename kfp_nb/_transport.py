@@ -11,12 +11,17 @@ and sleep; nothing here sends a request.
 from __future__ import annotations
 
 import base64
+import email.utils
 import ipaddress
 import json
 import logging
 import os
 import random
 import re
+import socket
+import ssl
+import time
+import urllib.request
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -260,6 +265,24 @@ class Credentials(httpx.Auth):
             f"${TOKEN_PATH_ENV}, or pass the session cookie as cookies=..."
         )
 
+    def permission_hint(self) -> str:
+        """Advice for a 403: no access, or (behind Istio/oauth2-proxy) a stale token."""
+        if self._token or self._authorization:
+            sent = f"the token given as {self._source}"
+        elif self._path:
+            sent = f"the token read from {self._path} (${TOKEN_PATH_ENV})"
+        elif self._cookie:
+            sent = "the session cookie"
+        else:
+            return (
+                "Access denied and no credentials were sent: pass token=..., "
+                f"set ${TOKEN_PATH_ENV}, or pass the session cookie as cookies=..."
+            )
+        return (
+            f"Access denied for {sent}: it may have expired, or its identity "
+            "lacks access to this namespace (check namespace=)."
+        )
+
 
 def check_secret(value: str, source: str, *, secret: bool = True) -> str:
     """``value`` if it can travel in an HTTP header, else ValueError naming ``source``.
@@ -421,13 +444,43 @@ def _client_options(
         "base_url": base_url + "/",
         "auth": credentials,
         "headers": {"Accept": "application/json", **plain_headers(headers)},
-        "verify": verify,
+        "verify": tls_verify(verify),
         "timeout": timeout,
         # A redirect from an API call is a login page or a wrong host: never
         # follow it, so a POST is not replayed as a GET somewhere else.
         "follow_redirects": False,
         "trust_env": True,
     }
+
+
+def tls_verify(verify: Any) -> Any:
+    """``verify=`` for httpx: a CA file or folder path becomes an SSLContext.
+
+    httpx deprecates path strings; a path that does not exist, or a file that
+    holds no usable PEM certificate, is a ValueError naming ``verify=``.
+    """
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    if not isinstance(verify, (str, os.PathLike)):
+        raise TypeError(
+            "verify must be True, False, a CA bundle path or an ssl.SSLContext, "
+            f"not {type(verify).__name__}"
+        )
+    path = os.fspath(verify)
+    if not os.path.exists(path):
+        raise ValueError(
+            f"verify={path!r} does not exist; pass the path of the CA bundle "
+            "(a PEM file) that signed the server's certificate"
+        )
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ValueError(
+            f"verify={path!r} is not a usable CA bundle ({exc}); it should hold "
+            "PEM certificates (-----BEGIN CERTIFICATE-----)"
+        ) from None
 
 
 def build_http(base_url: str, *, transport: Any = None, **options: Any) -> httpx.Client:
@@ -449,7 +502,7 @@ class RetryPolicy:
 
     ``backoff=0`` means no waiting at all (tests); otherwise attempt ``n`` waits
     ``backoff * 2**n`` scaled by a random 0.5 to 1.0, at least the server's
-    ``Retry-After``, at most ``max_delay`` seconds.
+    ``Retry-After`` (seconds or an HTTP date), at most ``max_delay`` seconds.
     """
 
     retries: int = 3
@@ -463,9 +516,23 @@ class RetryPolicy:
             return 0.0
         wait = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
         after = response.headers.get("retry-after") if response is not None else None
-        if after and after.strip().isdigit():
-            wait = max(wait, float(after))
+        if after:
+            wait = max(wait, _retry_after_seconds(after))
         return min(wait, self.max_delay)
+
+
+def _retry_after_seconds(value: str) -> float:
+    """A ``Retry-After`` value in seconds (a number or an HTTP date); 0 if unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    if when.tzinfo is None:
+        return 0.0
+    return max(0.0, when.timestamp() - time.time())
 
 
 def safe_url(url: httpx.URL) -> str:
@@ -498,7 +565,12 @@ def map_transport_error(
     endpoint: str,
     credentials: Credentials | None = None,
 ) -> errors.TransportError:
-    """An httpx failure → ConnectError / RequestTimeout with the host and a hint."""
+    """An httpx failure → ConnectError / RequestTimeout with the host and a hint.
+
+    A failed connection says which kind it was (refused, DNS, TLS, proxy),
+    and names the proxy from the environment (user info hidden) when one
+    was in the way.
+    """
     if isinstance(exc, httpx.TimeoutException):
         phase = {
             httpx.ConnectTimeout: "connecting",
@@ -506,10 +578,12 @@ def map_transport_error(
             httpx.WriteTimeout: "sending the request",
             httpx.PoolTimeout: "waiting for a free connection",
         }.get(type(exc), "waiting")
+        via = _env_proxy(host)
+        route = f" through the proxy {via[0]} (from ${via[1]})" if via else ""
         return errors.RequestTimeout(
-            f"{endpoint}: no answer from {host} in time ({phase}). A large listing "
-            "may need a longer timeout= (or a filter / smaller page_size); "
-            "otherwise check that the server is up."
+            f"{endpoint}: no answer from {host}{route} in time ({phase}). A "
+            "large listing may need a longer timeout= (or a filter / smaller "
+            "page_size); otherwise check that the server is up."
         )
     if isinstance(exc, httpx.LocalProtocolError):
         # Its text quotes the offending header, which may be a credential.
@@ -518,18 +592,120 @@ def map_transport_error(
             "header or the URL is not valid HTTP (LocalProtocolError); check "
             "headers=, token= and cookies="
         )
-    if isinstance(exc, httpx.ProxyError):
-        reason = "the proxy refused the connection"
-    elif isinstance(exc, httpx.ConnectError):
-        said = _first_line(str(exc))
-        said = credentials.redact(said) if credentials else said
-        reason = f"could not connect ({said or type(exc).__name__})"
+    said = _first_line(str(exc)) or type(exc).__name__
+    said = credentials.redact(said) if credentials else said
+    if not isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+        return errors.ConnectError(
+            f"{endpoint}: the connection to {host} failed ({said}). Check that "
+            "the API server (or port-forward) is running, then try again."
+        )
+    return errors.ConnectError(f"{endpoint}: {_connect_problem(exc, said, host)}")
+
+
+def _connect_problem(exc: httpx.TransportError, said: str, host: str) -> str:
+    """What went wrong connecting to ``host``, and what to do about it."""
+    parts = urlsplit(host)
+    name, kind = parts.hostname or host, _failure_kind(exc, said)
+    via = _env_proxy(host)
+    if via and (isinstance(exc, httpx.ProxyError) or kind in ("refused", "dns")):
+        why = (
+            f"the proxy {via[0]} (from ${via[1]}) failed ({said}). Check that "
+            f"the proxy is running and reachable, or add {name} to $NO_PROXY "
+            "to connect directly."
+        )
+    elif kind == "tls-verify":
+        why = (
+            f"its TLS certificate could not be verified ({said}). Pass "
+            "verify='/path/to/ca.pem' (the CA bundle that signed the server's "
+            "certificate; $SSL_CERT_FILE works too), or verify=False to skip "
+            "the check (unsafe; for a throwaway test cluster only)."
+        )
+    elif kind == "tls":
+        why = (
+            f"the TLS handshake failed ({said}). Check the scheme (http:// for "
+            "a plain port-forward, https:// behind a gateway) and the port."
+        )
+    elif kind == "dns":
+        why = (
+            f"the host name {name!r} could not be resolved ({said}). Check its "
+            "spelling; a cluster-internal name (ml-pipeline.kubeflow, "
+            "*.svc.cluster.local) only resolves inside the cluster, so from "
+            "outside use `kubectl port-forward` and http://localhost:PORT."
+        )
+    elif kind == "refused":
+        why = (
+            f"nothing accepts connections there ({said}). Is the API server "
+            "or `kubectl port-forward` running, and is the port right?"
+        )
     else:
-        reason = f"the connection failed ({type(exc).__name__})"
-    return errors.ConnectError(
-        f"{endpoint}: {reason} to {host}. Check the host (is the API server or "
-        "port-forward running?), proxy and TLS settings (verify=)."
+        why = (
+            f"{said}. Check the host (is the API server or port-forward "
+            "running?), proxy and TLS settings (verify=)."
+        )
+    return f"could not connect to {host}: {why}"
+
+
+_DNS_TEXT = re.compile(
+    r"name or service not known|nodename nor servname|name resolution|"
+    r"getaddrinfo failed|no address associated|name does not resolve",
+    re.I,
+)
+
+
+def _failure_kind(exc: BaseException, said: str) -> str:
+    """``tls-verify``, ``tls``, ``dns``, ``refused`` or ``other``.
+
+    httpx re-raises the socket error of httpcore's, so the cause chain holds
+    the OSError; its text is the fallback (a mocked failure has only text).
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return "tls-verify"
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        if isinstance(seen, ConnectionRefusedError):
+            return "refused"
+        seen = seen.__cause__ or seen.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in said or "certificate verify" in said:
+        return "tls-verify"
+    if "[SSL" in said or "SSL:" in said:
+        return "tls"
+    if _DNS_TEXT.search(said):
+        return "dns"
+    if "refused" in said.lower() or "Errno 111" in said:
+        return "refused"
+    return "other"
+
+
+def _env_proxy(host: str) -> tuple[str, str] | None:
+    """``(proxy URL with user info hidden, variable)`` httpx takes for ``host``.
+
+    httpx reads ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (either case)
+    when the client is built (trust_env); this only names the one in the way.
+    """
+    parts = urlsplit(host)
+    proxies = urllib.request.getproxies_environment()
+    scheme = parts.scheme if parts.scheme in proxies else "all"
+    proxy = proxies.get(scheme)
+    if not proxy:
+        return None
+    bypass = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    if urllib.request.proxy_bypass_environment(bypass or "", proxies):
+        return None
+    variable = next(
+        (
+            v
+            for v in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
+            if os.environ.get(v)
+        ),
+        f"{scheme.upper()}_PROXY",
     )
+    return _redacted(proxy), variable
 
 
 def _first_line(text: str) -> str:
@@ -659,6 +835,7 @@ def _read_json(
             response,
             endpoint=endpoint,
             credentials=credentials,
+            host=host,
             run_id=run_id,
             what=what,
             hint=hint,
@@ -745,7 +922,7 @@ def _hint(
     if cls is errors.Unauthenticated:
         return credentials.unauthenticated_hint()
     if cls is errors.PermissionDenied:
-        return "Your identity lacks access to this namespace; check namespace=."
+        return credentials.permission_hint()
     if "page token does not match" in message:
         return "Send the same filter and sort_by with the page token, or neither."
     if cls is errors.FailedPrecondition and run_id:
@@ -754,6 +931,12 @@ def _hint(
         return "A gateway could not reach the API server; try again shortly."
     if cls is errors.Unimplemented:
         return "This server does not offer this endpoint or method."
+    if cls is errors.ServerError and not json_body:
+        return (
+            "The answer is not the API's JSON, so a proxy or gateway in front "
+            "of the API server probably failed; try again shortly, and check "
+            "the API server and gateway logs if it persists."
+        )
     return ""
 
 
@@ -762,6 +945,7 @@ def api_error(
     *,
     endpoint: str,
     credentials: Credentials,
+    host: str = "",
     run_id: str | None = None,
     what: str = "run",
     hint: str | None = None,
@@ -792,4 +976,5 @@ def api_error(
         endpoint=endpoint,
         body=credentials.redact(body if body is not None else text[:_EXCERPT]),
         hint=hint,
+        host=host,
     )

@@ -8,7 +8,7 @@ import pytest
 import kfp_nb
 from tests._data import case
 
-from ._mock import FakeServer, from_case, reply, run_body
+from ._mock import HOST, FakeServer, from_case, reply, run_body
 
 RUN = "9d0c1e7a-0000-4000-8000-000000000001"
 
@@ -73,7 +73,10 @@ def test_not_found_names_run_and_hints_at_namespace():
     error = _raises(reply(404, body))
     text = str(error)
     assert RUN in text and "namespace" in text
-    assert text.startswith(f"GET /apis/v2beta1/runs/{RUN} failed with HTTP 404, code 5")
+    assert text.startswith(
+        f"GET /apis/v2beta1/runs/{RUN} on {HOST} failed with HTTP 404, code 5"
+    )
+    assert error.host == HOST
 
 
 def test_head_read_artifact_error_shape():
