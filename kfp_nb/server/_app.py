@@ -999,16 +999,18 @@ def create_app(
             simulator.stop()
             store.close()
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Whatever escapes dispatch (body reading, middleware, routing) still
         # answers in the gateway shape, never Starlette's text/plain page.
         log.error("%s %s failed: %r", request.method, request.url.path, exc)
         return _internal_response(exc)
 
+    route = Route("/{path:path}", dispatch)
+    # Every method (TRACE, made-up ones) reaches dispatch, which answers as the
+    # gateway does (501 code 12 on a known path), not Starlette's text/plain 405.
+    route.methods = None
     app = Starlette(
-        routes=[Route("/{path:path}", dispatch, methods=methods)],
+        routes=[route],
         lifespan=lifespan,
         exception_handlers={Exception: on_crash},
     )

@@ -581,6 +581,14 @@ def test_40_routing_errors(api):
         "code": 5,
         "message": "Not Found",
     }
+    # Any other method, standard or made up, gets the same gateway answers
+    # (never a text/plain 405 from the HTTP framework).
+    for method in ("TRACE", "OPTIONS", "PURGE"):
+        other = api.request(method, "/runs/abc")
+        assert other.status_code == 501, (method, other.text)
+        assert other.json() == {"code": 12, "message": "Method Not Allowed"}
+        nowhere = api.request(method, "/nothing")
+        assert nowhere.status_code == 404 and nowhere.json()["code"] == 5
 
 
 def test_41_experiments(api):
