@@ -580,10 +580,19 @@ def map_transport_error(
         }.get(type(exc), "waiting")
         via = _env_proxy(host)
         route = f" through the proxy {via[0]} (from ${via[1]})" if via else ""
+        if endpoint.startswith("GET") or isinstance(exc, httpx.ConnectTimeout):
+            advice = (
+                "A large listing may need a longer timeout= (or a filter / "
+                "smaller page_size); otherwise check that the server is up."
+            )
+        else:
+            advice = (
+                "The server may have applied the request; it was not re-sent. "
+                "Check the result (e.g. client.runs() after create_run) before "
+                "sending it again."
+            )
         return errors.RequestTimeout(
-            f"{endpoint}: no answer from {host}{route} in time ({phase}). A "
-            "large listing may need a longer timeout= (or a filter / smaller "
-            "page_size); otherwise check that the server is up."
+            f"{endpoint}: no answer from {host}{route} in time ({phase}). {advice}"
         )
     if isinstance(exc, httpx.LocalProtocolError):
         # Its text quotes the offending header, which may be a credential.
