@@ -179,6 +179,51 @@ def _ts_seconds(value: Any) -> int:
     return int(when.timestamp()) if when else 0
 
 
+def _bindable(value: Any) -> bool:
+    """A value SQLite can bind: null, a 64-bit int, a float, valid UTF-8 text."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return not _SURROGATE.search(value)
+    return value is None or isinstance(value, float)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_token_values(token: str) -> None:
+    """Refuse a forged page token whose values SQLite could not bind (400).
+
+    ``build_list_query`` checks the token's column names; its values reach SQL
+    as parameters, so a dict, a list, an unknown operation or a 65-bit number
+    put there by hand must be refused here, not fail inside SQLite (500).
+    Undecodable tokens are left to ``build_list_query``.
+    """
+    if not token:
+        return
+    try:
+        payload = json.loads(base64.b64decode(token.encode(), validate=True))
+    except (ValueError, UnicodeError):
+        return
+    if not isinstance(payload, dict):
+        return
+    ok = all(_bindable(payload.get(k)) for k in ("SortByFieldValue", "KeyFieldValue"))
+    entries = payload.get("Filter") or []
+    for entry in entries if isinstance(entries, list) else []:
+        if not (isinstance(entry, list) and len(entry) == 4):
+            continue
+        key, op, _, value = entry
+        if op == _query.OPERATIONS["IN"]:
+            good = isinstance(value, list) and all(map(_bindable, value))
+        elif op == _query.OPERATIONS["IS_SUBSTRING"]:
+            good = isinstance(value, str) and _bindable(value)
+        else:
+            good = op in _query.OPERATIONS.values() and _bindable(value)
+        ok = ok and good and isinstance(key, str) and type(op) is int
+    if not ok:
+        raise invalid("Invalid page token", context="Failed to list")
+
+
 class Api:
     """The handlers, over one store and one simulator."""
 
@@ -342,10 +387,12 @@ class Api:
         return _page("runs", runs, total, token)
 
     def _list_query(self, kind: Any, q: dict[str, str], *sort_names: str) -> Any:
+        page_token = _param(q, "page_token", "pageToken")
+        _check_token_values(page_token)
         return _query.build_list_query(
             kind,
             page_size=_int_param(q, "page_size", "pageSize"),
-            page_token=_param(q, "page_token", "pageToken"),
+            page_token=page_token,
             sort_by=_param(q, *sort_names),
             filter_text=_param(q, "filter"),
         )

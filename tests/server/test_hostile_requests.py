@@ -9,6 +9,7 @@ must not accept.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import uuid
@@ -376,3 +377,120 @@ def test_substring_longer_than_sqlite_allows_is_a_400(api):
     )  # fmt: skip
     err = _assert_rejected(api.get("/runs", params={"filter": long_text}), "long")
     assert err["code"] == 3 and "at most" in err["details"][0]["message"]
+
+
+# Page tokens are base64 JSON a client can forge. The names in them are checked
+# against the columns; every value must also be one SQLite can bind, or the
+# request is a 400, never a failure inside SQLite.
+_TOKEN_KINDS = {
+    "/runs": ("created_at", "run_id", "display_name", "Run"),
+    "/experiments": ("created_at", "experiment_id", "display_name", "Experiment"),
+    "/tasks": ("create_time", "task_id", "name", "Task"),
+}
+_BAD_VALUES = [{"a": 1}, [1], 2**64, -(2**70), "\ud800"]
+
+
+def _token(payload: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def _forged_tokens(path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    column, key, field, model = _TOKEN_KINDS[path]
+    base = {
+        "SortByFieldName": column, "SortBySQLColumn": column,
+        "SortByFieldValue": 0, "SortByFieldPrefix": "", "KeyFieldName": key,
+        "KeyFieldValue": "", "KeyFieldPrefix": "", "IsDesc": False,
+        "ModelName": model, "Filter": None,
+    }  # fmt: skip
+    yield "genuine", base
+    for value in _BAD_VALUES:
+        yield f"SortByFieldValue={value!r}", base | {"SortByFieldValue": value}
+        yield f"KeyFieldValue={value!r}", base | {"KeyFieldValue": value}
+        yield f"Filter EQUALS {value!r}", base | {"Filter": [[field, 1, "s", value]]}
+        yield f"Filter IN [{value!r}]", base | {"Filter": [[field, 8, "s", [value]]]}
+    bad_filters = [
+        [[field, 99, "s", "x"]], [[field, 0, "s", "x"]], [[field, [1], "s", "x"]],
+        [[field, 8, "s", "x"]], [[field, 8, "s", 5]], [[field, 9, "s", 5]],
+        [[field, 9, "s", ["x"]]], [[[field], 1, "s", "x"]], [[None, 1, "s", "x"]],
+        [[f"{field}; DROP TABLE runs", 1, "s", "x"]], [[field, 1, "s"]], [field],
+        "x", {"a": 1},
+    ]  # fmt: skip
+    for flt in bad_filters:
+        yield f"Filter={flt!r}", base | {"Filter": flt}
+    for name in ("SortBySQLColumn", "KeyFieldName"):
+        for value in (f"{column}; DROP TABLE runs", "pipeline_spec", 5, None):
+            yield f"{name}={value!r}", base | {name: value}
+
+
+def test_forged_page_tokens_are_400_on_every_list(api, ids):
+    scopes = {"/runs": {}, "/experiments": {}, "/tasks": {"run_id": ids["run"]}}
+    for path, scope in scopes.items():
+        for what, payload in _forged_tokens(path):
+            resp = api.get(path, params={**scope, "page_token": _token(payload)})
+            if what == "genuine":  # the forgeries differ from a working token
+                assert resp.status_code == 200, resp.text
+                continue
+            err = _assert_rejected(resp, f"{path} token {what}")
+            assert err["code"] == 3, what
+            assert "Invalid" in err["message"] or "unrecognized" in err["message"]
+    assert api.get("/runs").json()["total_size"] >= 1  # nothing was dropped
+
+
+# Free text that would break a query built by string pasting. Stored and matched
+# literally; SQL keywords in field names or sort_by are refused by name.
+SQL_TEXT = [
+    "O'Brien \"quoted\" run", "x'); DROP TABLE runs; --", "' OR '1'='1",
+    '" OR ""="', "a\\'b", "1; SELECT * FROM experiments", "name) OR (1=1",
+]  # fmt: skip
+
+
+def test_filters_with_quotes_and_sql_fragments_match_literally(api, training_spec):
+    total = api.get("/runs").json()["total_size"]
+    made = {}
+    for text in SQL_TEXT:
+        body = {"display_name": text, "pipeline_spec": training_spec}
+        resp = api.post("/runs", json=body | {"description": text})
+        assert resp.status_code == 200, resp.text
+        made[text] = resp.json()["run_id"]
+    for text, run_id in made.items():
+        for op in ("EQUALS", "IS_SUBSTRING"):
+            flt = _flt(operation=op, key="display_name", string_value=text)
+            found = api.get("/runs", params={"filter": flt}).json()
+            assert [r["run_id"] for r in found.get("runs", [])] == [run_id], (op, text)
+        flt = _flt(operation="IN", key="description",
+                   string_values={"values": [text, "' OR 1=1 --"]})  # fmt: skip
+        found = api.get("/runs", params={"filter": flt}).json()
+        assert [r["run_id"] for r in found["runs"]] == [run_id], text
+    for text in ("nothing' OR '1'='1", 'zz" OR 1=1 --', "'; DELETE FROM runs; --"):
+        for op in ("EQUALS", "IS_SUBSTRING"):
+            flt = _flt(operation=op, key="display_name", string_value=text)
+            resp = api.get("/runs", params={"filter": flt})
+            assert resp.status_code == 200 and "runs" not in resp.json(), (op, text)
+    for key in ("name; DROP TABLE runs", "display_name) OR (1=1", '"name"', "1=1"):
+        flt = _flt(key=key, string_value="x")
+        err = _assert_rejected(api.get("/runs", params={"filter": flt}), key)
+        assert "unrecognized field" in err["message"] and key in err["message"]
+    for sort in ("created_at; DROP TABLE runs", "name desc, run_id", "(SELECT 1)",
+                 "name COLLATE BINARY", "name desc --"):  # fmt: skip
+        err = _assert_rejected(api.get("/runs", params={"sort_by": sort}), sort)
+        assert "invalid sort by format" in err["message"] and sort in err["message"]
+    for sort in ("display_name;DROP", "run_id'", "name--", "name/**/"):
+        err = _assert_rejected(api.get("/runs", params={"sort_by": sort}), sort)
+        assert "Invalid sorting field" in err["message"]
+    assert api.get("/runs").json()["total_size"] == total + len(SQL_TEXT)
+    assert api.get("/experiments").status_code == 200
+
+
+def test_huge_page_sizes_are_capped_or_refused(api, ids):
+    for path, scope in (("/runs", {}), ("/experiments", {}),
+                        ("/tasks", {"run_id": ids["run"]})):  # fmt: skip
+        resp = api.get(path, params={**scope, "page_size": str(2**31 - 1)})
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        key = path.strip("/")
+        assert len(body.get(key, [])) <= 200 and body.get(key)
+        for size in (str(2**31), str(2**63), "9" * 400):
+            err = _assert_rejected(
+                api.get(path, params={**scope, "page_size": size}), size[:20]
+            )
+            assert err["code"] == 3 and "page_size" in err["message"]
