@@ -603,10 +603,16 @@ def map_transport_error(
         )
     said = _first_line(str(exc)) or type(exc).__name__
     said = credentials.redact(said) if credentials else said
+    said = said.rstrip(".")
     if not isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+        scheme = (
+            " If that port serves https, use an https:// host."
+            if isinstance(exc, httpx.RemoteProtocolError) and host.startswith("http:")
+            else ""
+        )
         return errors.ConnectError(
             f"{endpoint}: the connection to {host} failed ({said}). Check that "
-            "the API server (or port-forward) is running, then try again."
+            f"the API server (or port-forward) is running, then try again.{scheme}"
         )
     return errors.ConnectError(f"{endpoint}: {_connect_problem(exc, said, host)}")
 
