@@ -569,8 +569,9 @@ class Api:
 
     def update_task(self, req: dict[str, Any]) -> dict[str, Any]:
         task_id = req["path"][0]
-        raw = req["body"]
-        body = _task_body(raw if raw is not None else {})
+        if req["body"] is None:  # no body at all; {} is an update of nothing
+            raise invalid("Task is required", context="Failed to update task")
+        body = _task_body(req["body"])
         with self.store.tx() as db:
             return self._update_task(db, task_id, body)
 

@@ -236,9 +236,18 @@ def _check_enum(value: Any, schema: Enum, path: str) -> None:
         raise _fail(path, f"enum {schema.name}", value, str(exc)) from None
 
 
+#: protojson's Timestamp: full RFC 3339 with a zone; "" and zone-less text fail.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def _check_scalar(value: Any, schema: str, path: str) -> None:
     if schema == TIMESTAMP and isinstance(value, str):
         try:
+            if not _RFC3339.fullmatch(value):
+                raise ValueError(f"not an RFC 3339 timestamp with a zone: {value!r}")
             parse_timestamp(value)
         except (ValueError, OverflowError) as exc:
             raise _fail(path, schema, value, str(exc)[:200]) from None

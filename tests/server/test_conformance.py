@@ -124,6 +124,25 @@ def test_05_unknown_body_field_is_gateway_400(api):
     assert bad_json.status_code == 400 and "details" not in bad_json.json()
 
 
+@pytest.mark.parametrize(
+    "stamp", ["", "2024-01-02T03:04:05", "2024-01-02 03:04:05Z", "2024-01-02",
+              "2024-01-02t03:04:05z", "2024-01-02T03:04:05.1234567890Z"],
+)  # fmt: skip
+def test_05b_timestamps_are_protojson_rfc3339(api, stamp):
+    # protojson takes only a full RFC 3339 time with a zone; "" is not empty.
+    for path, body in (("/experiments", {"display_name": "t", "created_at": stamp}),
+                       ("/runs", {"display_name": "t", "scheduled_at": stamp})):  # fmt: skip
+        resp = api.post(path, json=body)
+        assert resp.status_code == 400, (path, stamp, resp.text)
+        assert resp.json()["code"] == 3 and "details" not in resp.json()
+        assert "RFC 3339" in resp.json()["message"]
+    ok = api.post(
+        "/experiments",
+        json={"display_name": uuid.uuid4().hex, "created_at": "2024-01-02T03:04:05+01:00"},
+    )
+    assert ok.status_code == 200, ok.text
+
+
 def test_06_missing_experiment_is_404(api, training_spec):
     resp = api.post(
         "/runs",
@@ -676,6 +695,10 @@ def test_45_tasks_api(api, training_spec):
     task = created.json()
     assert task["state"] == "RUNNING" and task["inputs"] == {}
     assert [h["state"] for h in task["state_history"]] == ["RUNNING"]
+    # No body at all is refused as CreateTask refuses it; {} updates nothing.
+    bodiless = api.patch(f"/tasks/{task['task_id']}")
+    assert bodiless.status_code == 400 and detail(bodiless) == "Task is required"
+    assert api.patch(f"/tasks/{task['task_id']}", json={}).json() == task
     mismatch = api.patch(f"/tasks/{task['task_id']}", json={"task_id": "other"})
     assert mismatch.status_code == 400
     assert detail(mismatch) == (
