@@ -46,6 +46,16 @@ export function append(el: Node, ...children: Child[]): void {
   }
 }
 
+/**
+ * `text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for user text
+ * placed inside our own words in an attribute (title, aria-label), where no
+ * element can isolate it: an open right-to-left override in a run or task name
+ * then cannot reverse the words after it.
+ */
+export function isolated(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 /** Replace every child of `el`. */
 export function replaceChildren(el: Node, ...children: Child[]): void {
   while (el.firstChild) el.removeChild(el.firstChild);

@@ -1,7 +1,7 @@
 // The virtualized table: a sticky header and a fixed-height row window over a spacer
 // as tall as every row. Row elements are pooled and reused while scrolling.
 import type { ColumnStore } from "../lib/columns";
-import { h } from "../lib/dom";
+import { h, isolated } from "../lib/dom";
 import { formatDuration, formatTime } from "../lib/format";
 import { setBadge, stateBadge } from "../lib/states";
 import { spacerHeight, visibleRange } from "../lib/virtual";
@@ -165,7 +165,7 @@ export class VirtualBody {
               class: "kfp-th-button",
               "data-testid": `col-${col.key}`,
               "data-key": col.key,
-              title: `Sort by ${col.label}`,
+              title: `Sort by ${isolated(col.label)}`,
             },
             col.label,
             h("span", { class: "kfp-sort-arrow", "aria-hidden": "true" }, arrow),
@@ -226,7 +226,7 @@ export class VirtualBody {
       data.columns.forEach((col, c) => fillCell(row.cells[c], col, r, data));
       row.box.setAttribute(
         "aria-label",
-        `Select run ${data.store.text("display_name", r) ?? id}`,
+        `Select run ${isolated(data.store.text("display_name", r) ?? id)}`,
       );
     }
     row.box.checked = selected;

@@ -1,7 +1,7 @@
 // The run detail: fields, parameters, state history, task tree, timeline, the first
 // failed task's error and output artifacts. Used full-size by the run view panel and
 // in the run table's side pane. Input is raw wire JSON; nothing here trusts its shape.
-import { append, h } from "../lib/dom";
+import { append, type Child, h, isolated } from "../lib/dom";
 import { formatDuration, formatTime, zoneLabel } from "../lib/format";
 import { isActive, normalizeRules, stateBadge, type Rules } from "../lib/states";
 import { renderGantt, layoutGantt } from "./gantt";
@@ -195,10 +195,12 @@ function historySection(run: Json, zone: string): HTMLElement {
 function errorSection(run: Json, tasks: Task[]): HTMLElement | null {
   const task = firstFailedTask(tasks);
   if (task) {
-    return errorBox(`Task ${task.name || task.id} failed`, task.errorMessage, task.id);
+    // The name in an isolate of its own: an RTL override in it stays inside.
+    const title = ["Task ", h("bdi", null, task.name || task.id), " failed"];
+    return errorBox(title, task.errorMessage, task.id);
   }
   const message = runError(run);
-  return message ? errorBox("Run failed", message, null) : null;
+  return message ? errorBox(["Run failed"], message, null) : null;
 }
 
 function runError(run: Json): string {
@@ -210,7 +212,7 @@ function runError(run: Json): string {
   return str(obj(run.error).message);
 }
 
-function errorBox(title: string, message: string, taskId: string | null): HTMLElement {
+function errorBox(title: Child[], message: string, taskId: string | null): HTMLElement {
   return h(
     "div",
     {
@@ -219,7 +221,7 @@ function errorBox(title: string, message: string, taskId: string | null): HTMLEl
       "data-testid": "first-error",
       "data-task-id": taskId,
     },
-    h("strong", null, title),
+    h("strong", null, ...title),
     h("div", { class: "kfp-detail-error-text" }, message || "no error message"),
   );
 }
@@ -285,7 +287,7 @@ function artifactRow(
   const value = artifact.numberValue === null ? "" : String(artifact.numberValue);
   let open: HTMLElement | null = null;
   if (typeof onOpen === "function") {
-    const title = `Open ${artifact.name || "artifact"}`;
+    const title = `Open ${isolated(artifact.name || "artifact")}`;
     open = h("button", { type: "button", class: "kfp-button", title }, "Open");
     open.addEventListener("click", () => onOpen(task.id, artifact.raw));
   }

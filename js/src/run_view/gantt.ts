@@ -1,7 +1,7 @@
 // The timeline: one bar per task from its create time to its end time. The layout is
 // a pure function (fractions of the time span, unit-tested); drawing uses absolutely
 // positioned divs sized in percent, so the chart follows the panel's width.
-import { h } from "../lib/dom";
+import { h, isolated } from "../lib/dom";
 import { formatDuration, formatTime } from "../lib/format";
 import { isRunningTask, type Task } from "./tasks";
 
@@ -179,8 +179,8 @@ function barEl(bar: GanttBar, opts: GanttOptions): HTMLElement {
       "data-state": bar.task.state,
       "data-cached": bar.cached ? "true" : null,
       role: "img",
-      "aria-label": `${name}: ${what}`,
-      title: `${name} · ${what}\n${from} → ${until} (${took})`,
+      "aria-label": `${isolated(name)}: ${what}`,
+      title: `${isolated(name)} · ${what}\n${from} → ${until} (${took})`,
       style: `left: ${pct(bar.x)}; width: ${pct(bar.width)}`,
     },
     bar.cached ? h("span", { class: "kfp-gantt-cached-mark", "aria-hidden": "true" }, "⟳") : null,

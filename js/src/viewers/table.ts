@@ -1,6 +1,6 @@
 // CSV/TSV tables: the rows the kernel sent (the first `caps.rows`), sortable by any
 // column with a header click and shown a page at a time. Cells are text only.
-import { h } from "../lib/dom";
+import { h, isolated } from "../lib/dom";
 import {
   caps,
   formatInt,
@@ -184,7 +184,7 @@ class TableView {
           "data-testid": "table-header",
           "data-col": col,
           "aria-sort": on ? (this.sort?.desc ? "descending" : "ascending") : "none",
-          title: `Sort by ${name}`,
+          title: `Sort by ${isolated(name)}`,
         },
         name,
         arrow,
