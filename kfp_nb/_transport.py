@@ -522,7 +522,7 @@ class RetryPolicy:
 
 
 def _retry_after_seconds(value: str) -> float:
-    """A ``Retry-After`` value in seconds (a number or an HTTP date); 0 if unreadable."""
+    """``Retry-After`` in seconds (a number or an HTTP date); 0 when unreadable."""
     value = value.strip()
     if value.isdigit():
         return float(value)

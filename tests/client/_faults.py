@@ -85,10 +85,15 @@ def make_tls(folder: Path, *, names: tuple[str, ...] = ("127.0.0.1",)) -> dict:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )  # fmt: skip
@@ -124,7 +129,11 @@ def make_tls(folder: Path, *, names: tuple[str, ...] = ("127.0.0.1",)) -> dict:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    paths = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem"}
+    paths = {
+        "ca": folder / "ca.pem",
+        "cert": folder / "cert.pem",
+        "key": folder / "key.pem",
+    }
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths["key"].write_bytes(
@@ -199,7 +208,7 @@ class _ThreadingTCP(socketserver.ThreadingTCPServer):
 
 @contextmanager
 def recording_proxy() -> Iterator[Any]:
-    """A forward proxy on 127.0.0.1: ``.url``, ``.seen`` (request lines), ``.headers``."""
+    """A forward proxy on 127.0.0.1: ``.url``, ``.seen`` (request lines), headers."""
     server = _ThreadingTCP(("127.0.0.1", 0), _ProxyHandler)
     server.seen = []  # type: ignore[attr-defined]
     server.headers = []  # type: ignore[attr-defined]

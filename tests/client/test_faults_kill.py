@@ -1,4 +1,4 @@
-"""The embedded server SIGKILLed between pages of a listing: a clear error, no short frame.
+"""The embedded server SIGKILLed between pages: a clear error, never a short frame.
 
 The kill is deterministic: a transport around the real HTTP one kills the server
 process right after page N has been read whole, so page N+1 meets a dead port.
@@ -33,7 +33,9 @@ def _seed_tasks(server, count: int) -> tuple[str, list[str]]:
             "/runs", json={"display_name": "many", "pipeline_spec": demo_spec()}
         ).json()
         for i in range(count):
-            made = http.post("/tasks", json={"run_id": run["run_id"], "display_name": f"t{i}"})
+            made = http.post(
+                "/tasks", json={"run_id": run["run_id"], "display_name": f"t{i}"}
+            )
             assert made.status_code == 200, made.text
     with kfp_nb.Client(server.url) as client:
         ids = [t.task_id for t in client.iter_tasks(run_id=run["run_id"])]

@@ -73,7 +73,9 @@ def tls(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     files = make_tls(folder)
     app = create_app(str(folder / "k.db"), speed=20.0)
-    with serve(app, ssl_certfile=str(files["cert"]), ssl_keyfile=str(files["key"])) as url:
+    with serve(
+        app, ssl_certfile=str(files["cert"]), ssl_keyfile=str(files["key"])
+    ) as url:
         yield url, files
 
 
@@ -102,7 +104,9 @@ def test_dns_failure_names_the_host_and_says_it_did_not_resolve(lookups, mode):
     host = "https://kfp.no-such-cluster.invalid/pipeline"
     error = _fails(host, mode, kfp_nb.ConnectError)
     text = str(error)
-    assert host in text and "'kfp.no-such-cluster.invalid' could not be resolved" in text
+    assert (
+        host in text and "'kfp.no-such-cluster.invalid' could not be resolved" in text
+    )
     assert "port-forward" in text  # the way in from outside a cluster
     assert set(lookups) == {"kfp.no-such-cluster.invalid"}
 
@@ -152,7 +156,9 @@ def test_custom_ca_folder_is_accepted(tls, tmp_path):
     ("content", "problem"),
     [(None, "does not exist"), (b"not a certificate\n", "not a usable CA bundle")],
 )
-def test_a_bad_verify_path_is_refused_when_the_client_is_made(tmp_path, content, problem):
+def test_a_bad_verify_path_is_refused_when_the_client_is_made(
+    tmp_path, content, problem
+):
     path = tmp_path / "ca.pem"
     if content is not None:
         path.write_bytes(content)
@@ -164,7 +170,9 @@ def test_a_bad_verify_path_is_refused_when_the_client_is_made(tmp_path, content,
 def test_certificate_for_another_name_is_a_tls_error(tmp_path):
     files = make_tls(tmp_path, names=("kfp.example",))
     app = create_app(str(tmp_path / "k.db"), speed=20.0)
-    with serve(app, ssl_certfile=str(files["cert"]), ssl_keyfile=str(files["key"])) as url:
+    with serve(
+        app, ssl_certfile=str(files["cert"]), ssl_keyfile=str(files["key"])
+    ) as url:
         error = _fails(url, "sync", kfp_nb.ConnectError, verify=str(files["ca"]))
     text = str(error)
     assert url in text and "could not be verified" in text and "mismatch" in text
@@ -217,7 +225,9 @@ def test_no_proxy_sends_the_request_directly(plain, monkeypatch, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
-def test_dead_proxy_is_named_without_its_credentials(plain, monkeypatch, mode, variable):
+def test_dead_proxy_is_named_without_its_credentials(
+    plain, monkeypatch, mode, variable
+):
     port = free_port()
     monkeypatch.setenv(variable, f"http://alice:pr0xy-pa55@127.0.0.1:{port}")
     error = _fails(plain, mode, kfp_nb.ConnectError)
@@ -277,7 +287,8 @@ FAULTS = {
         kfp_nb.ServerError, ["Internal Server Error", "gateway"],
     ),
     "text-502-html": (
-        (502, b"<html><title>502 Bad Gateway</title></html>", {"content-type": "text/html"}),
+        (502, b"<html><title>502 Bad Gateway</title></html>",
+         {"content-type": "text/html"}),
         kfp_nb.ServerError, ["502 Bad Gateway", "try again shortly"],
     ),
 }  # fmt: skip

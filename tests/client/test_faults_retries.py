@@ -74,7 +74,9 @@ MODES = ["sync", "async"]
 def test_get_retries_then_succeeds_with_growing_jittered_waits(waits, mode, failure):
     if isinstance(failure, tuple):
         failure = _fresh(failure)
-    fake = FakeServer().on("GET", ".*", failure, failure, failure, reply(200, run_body()))
+    fake = FakeServer().on(
+        "GET", ".*", failure, failure, failure, reply(200, run_body())
+    )
     assert _get(fake, mode, retries=3).run_id == "r1"
     assert len(fake.requests) == 4
     assert len(waits) == 3
@@ -98,8 +100,12 @@ def test_retries_stop_at_the_bound_and_say_so(waits, mode):
     [("4", 4.0), (None, 0.0)],
 )
 def test_retry_after_seconds_is_honoured(waits, mode, header, least):
-    headers = {"content-type": "text/plain"} | ({"retry-after": header} if header else {})
-    fake = FakeServer().on("GET", ".*", reply(503, "busy", headers), reply(200, run_body()))
+    headers = {"content-type": "text/plain"} | (
+        {"retry-after": header} if header else {}
+    )
+    fake = FakeServer().on(
+        "GET", ".*", reply(503, "busy", headers), reply(200, run_body())
+    )
     _get(fake, mode, retries=1)
     assert len(waits) == 1 and waits[0] >= least
     assert waits[0] <= 10.0
@@ -110,7 +116,9 @@ def test_retry_after_http_date_is_honoured_and_capped():
     soon = email.utils.formatdate(time.time() + 6, usegmt=True)
     late = email.utils.formatdate(time.time() + 3600, usegmt=True)
     past = email.utils.formatdate(time.time() - 60, usegmt=True)
-    assert 4.0 <= policy.delay(0, httpx.Response(503, headers={"retry-after": soon})) <= 6
+    assert (
+        4.0 <= policy.delay(0, httpx.Response(503, headers={"retry-after": soon})) <= 6
+    )
     assert policy.delay(0, httpx.Response(503, headers={"retry-after": late})) == 10.0
     assert policy.delay(0, httpx.Response(503, headers={"retry-after": past})) <= 0.1
     junk = httpx.Response(503, headers={"retry-after": "soon-ish"})

@@ -41,7 +41,7 @@ class BearerGate:
             return
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"").decode()
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
         self.sent.append(token)
         if token in self.accepted:
             await self.app(scope, receive, send)
@@ -52,7 +52,9 @@ class BearerGate:
             await answer(send, 401, json.dumps(body).encode(),
                          {"content-type": "application/json"})  # fmt: skip
         else:  # Istio's RBAC filter
-            await answer(send, 403, b"RBAC: access denied", {"content-type": "text/plain"})
+            await answer(
+                send, 403, b"RBAC: access denied", {"content-type": "text/plain"}
+            )
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +117,9 @@ def _text(error: BaseException) -> str:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_kubelet_rotation_is_used_by_the_next_request(gate, tmp_path, monkeypatch, mode):
+def test_kubelet_rotation_is_used_by_the_next_request(
+    gate, tmp_path, monkeypatch, mode
+):
     url, gate = gate
     token = ProjectedToken(tmp_path, OLD)
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(token.path))
