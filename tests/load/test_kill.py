@@ -64,12 +64,14 @@ class Burst:
 
     runs: dict[str, Written] = field(default_factory=dict)
     acks: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ack(self) -> None:
+    def ack(self, kind: str) -> None:
         with self.lock:
             self.acks += 1
+            self.kinds[kind] += 1
 
 
 def _writer(index: int, url: str, burst: Burst, log: RequestLog, rnd: int) -> None:
@@ -104,7 +106,7 @@ def _create(client: Client, burst: Burst, index: int, rng: random.Random) -> Wri
         parameters=params,
     )  # fmt: skip
     written.run_id = run.run_id
-    burst.ack()
+    burst.ack("create")
     return written
 
 
@@ -134,7 +136,7 @@ def _act(
             with burst.lock:
                 burst.problems.append(f"{action} {written.name}: {exc}")
         return
-    burst.ack()
+    burst.ack(action)
     if action == "delete":
         written.deleted = True
     elif action in ("archive", "unarchive"):
@@ -276,9 +278,10 @@ def test_kill_9_mid_burst_loses_no_acknowledged_write(tmp_path, report):
     report(
         f"kill -9: {ROUNDS} kills mid-burst, {THREADS} writer threads\n"
         + "\n".join(lines)
-        + f"\n  after the last restart: {burst.acks} acknowledged writes on "
-        f"{checked} runs verified, {len(runs)} runs listed, "
-        f"integrity_check: {final_integrity}; refusals {dict(log.refusals)}"
+        + f"\n  after the last restart: {burst.acks} acknowledged writes "
+        f"({dict(sorted(burst.kinds.items()))}) on {checked} runs verified, "
+        f"{len(runs)} runs listed, integrity_check: {final_integrity}; "
+        f"state-rule refusals {dict(log.refusals)}"
     )
     assert not problems, "\n".join(problems[:30])
     assert final_integrity == "ok"

@@ -166,7 +166,7 @@ class Worker:
         name = f"load-g{group:02d}-w{self.index:02d}-n{self.made:05d}-"
         name += uuid.uuid4().hex[:8]
         params: dict[str, Any] = {"duration_scale": self.rng.choice((0.6, 1.0, 2.0))}
-        if self.rng.random() < 0.3:
+        if self.rng.random() < 0.5:
             params["fail_task"] = "train"  # FAILED on the first attempt only
         try:
             run = self.client.create_run(
@@ -198,7 +198,7 @@ class Worker:
     # -- actions ----------------------------------------------------------------
 
     def act(self) -> None:
-        live = [r for r in self.mine[-10:] if r.delete_sent is None]
+        live = [r for r in self.mine[-20:] if r.delete_sent is None]
         if not live:
             self.create()
             return

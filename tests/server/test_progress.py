@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import httpx
 
 from kfp_nb.server import launch
@@ -121,6 +124,10 @@ def test_state_survives_restart_and_kill(tmp_path, training_spec):
         live = create_run(api, training_spec, "live", duration_scale=8)
         wait_state(api, live["run_id"], "RUNNING")
         first.kill()  # SIGKILL: no shutdown hooks run
+    # The file as the killed process left it (tests/load/test_kill.py repeats
+    # this under a burst of concurrent writes).
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     with launch(db=db, speed=200.0) as second:
         api = httpx.Client(base_url=second.url + API)
         assert (
