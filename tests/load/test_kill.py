@@ -77,19 +77,30 @@ class Burst:
 def _writer(index: int, url: str, burst: Burst, log: RequestLog, rnd: int) -> None:
     """Create and act until the server stops answering."""
     rng = random.Random(index * 1000 + rnd)
-    mine: list[Written] = []
+    # The runs this writer made in earlier rounds too: terminated ones are
+    # FAILED by now, so retries happen, on runs that went through a restart.
+    with burst.lock:
+        mine = [w for w in burst.runs.values() if w.name.startswith(f"kill-w{index}-")]
     with Client(
         url, transport=RecordingTransport(log), retries=0, timeout=30.0
     ) as client:
         while True:
-            live = [w for w in mine[-6:] if w.run_id and not w.deleted]
+            live = [
+                w for w in mine
+                if w.run_id and not w.deleted and not w.unsure["delete"]
+            ]  # fmt: skip
             try:
                 if not live or rng.random() < 0.35:
                     mine.append(_create(client, burst, index, rng))
                 else:
-                    _act(client, burst, rng.choice(live), rng, log)
+                    pool = live[-6:] if rng.random() < 0.7 else live
+                    _act(client, burst, rng.choice(pool), rng, log)
             except _errors.TransportError:
                 return  # the server is gone
+            except Exception as exc:  # noqa: BLE001 - must fail the test, not vanish
+                with burst.lock:
+                    burst.problems.append(f"writer {index} crashed: {exc!r}")
+                return
 
 
 def _create(client: Client, burst: Burst, index: int, rng: random.Random) -> Written:
