@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_GO_ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -62,8 +63,17 @@ def parse_timestamp(value: Any) -> datetime | None:
     else:
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
-    dt = dt.astimezone(timezone.utc)
+    try:
+        dt = dt.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00
+        raise ValueError(f"outside the years 1-9999 in UTC: {value!r}") from None
     return None if dt == EPOCH else dt
+
+
+def _model_timestamp(value: Any) -> datetime | None:
+    """:func:`parse_timestamp`, and Go's zero time is "not set" too (as in _frames)."""
+    dt = parse_timestamp(value)
+    return None if dt == _GO_ZERO else dt
 
 
 def format_timestamp(value: datetime | None) -> str:
@@ -110,11 +120,13 @@ def _enum(numbers: dict[int, str]) -> Any:
     return BeforeValidator(convert)
 
 
-Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_model_timestamp)]
 Int64 = Annotated[int | None, BeforeValidator(_int64)]
 RunState = Annotated[str | None, _enum(_states.RUN_STATE_NUMBERS)]
 TaskState = Annotated[str | None, _enum(_states.TASK_STATE_NUMBERS)]
 StorageState = Annotated[str | None, _enum(_states.STORAGE_STATE_NUMBERS)]
+#: Enums whose numbers past 0 this module does not name: a number stays visible.
+IOType = Annotated[str | None, _enum({0: "UNSPECIFIED"})]
 Struct = Annotated[dict[str, Any], BeforeValidator(_dictish)]
 
 
@@ -179,7 +191,7 @@ class Artifact(_Wire):
     artifact_id: str | None = None
     name: str | None = None
     description: str | None = None
-    type: str | None = None
+    type: Annotated[str | None, _enum({0: "TYPE_UNSPECIFIED"})] = None
     uri: str | None = None
     metadata: Struct = Field(default_factory=dict)
     number_value: float | None = None
@@ -198,14 +210,14 @@ class IOArtifact(_Wire):
     """Artifacts under one input/output key of a task."""
 
     artifacts: _list_of(Artifact) = Field(default_factory=list)
-    type: str | None = None
+    type: IOType = None
     artifact_key: str | None = None
     producer: IOProducer | None = None
 
 
 class IOParameter(_Wire):
     value: Any = None
-    type: str | None = None
+    type: IOType = None
     parameter_key: str | None = None
     producer: IOProducer | None = None
     _free = frozenset({"value"})
@@ -221,7 +233,7 @@ class TaskIO(_Wire):
 class TaskPod(_Wire):
     name: str | None = None
     uid: str | None = None
-    type: str | None = None
+    type: Annotated[str | None, _enum({0: "UNSPECIFIED"})] = None
 
 
 class ChildTask(_Wire):
