@@ -111,7 +111,8 @@ def run_html(
         ("Storage", run.get("storage_state")),
         ("Created", run.get("created_at")),
         ("Finished", run.get("finished_at")),
-        ("Error", (run.get("error") or {}).get("message")),
+        ("Description", run.get("description")),
+        ("Error", _run_error(run)),
     ]
     params = ((run.get("runtime_config") or {}).get("parameters")) or {}
     fields += [(f"param {name}", value) for name, value in sorted(params.items())]
@@ -124,15 +125,20 @@ def run_html(
     task_rows = "".join(
         "<tr>"
         + "".join(
-            f'<td style="{_CELL}">{escape(str(t.get(k) or ""))}</td>'
-            for k in ("display_name", "state", "create_time", "end_time")
+            f'<td style="{_CELL}">{escape(str(v or ""))}</td>'
+            for v in (
+                t.get("display_name") or t.get("name"),
+                *(t.get(k) for k in ("state", "create_time", "end_time")),
+                _message(t.get("error")),
+            )
         )
         + "</tr>"
         for t in tasks[:MAX_ROWS]
         if isinstance(t, dict)
     )
     task_head = "".join(
-        f'<th style="{_CELL}">{h}</th>' for h in ("Task", "State", "Created", "Ended")
+        f'<th style="{_CELL}">{h}</th>'
+        for h in ("Task", "State", "Created", "Ended", "Error")
     )
     more = f" (first {MAX_ROWS} of {len(tasks)})" if len(tasks) > MAX_ROWS else ""
     err = f"<p>error: {escape(error)}</p>" if error else ""
@@ -143,3 +149,18 @@ def run_html(
         f'<table style="{_STYLE}"><thead><tr>{task_head}</tr></thead>'
         f"<tbody>{task_rows}</tbody></table></div>"
     )
+
+
+def _message(error: Any) -> str:
+    return str(error.get("message") or "") if isinstance(error, dict) else ""
+
+
+def _run_error(run: dict[str, Any]) -> str:
+    """The run's error, else the latest one in its state history (as the panel)."""
+    message = _message(run.get("error"))
+    history = run.get("state_history")
+    for entry in reversed(history if isinstance(history, list) else []):
+        if message:
+            break
+        message = _message(entry.get("error")) if isinstance(entry, dict) else ""
+    return message

@@ -24,10 +24,16 @@ import kfp_nb
 from kfp_nb import Client
 from kfp_nb.server import launch
 from kfp_nb.widgets import RunTable, RunView
-from tests.security._hostile import FLAG, HostileRun, seed_hostile
+from tests.security._hostile import FLAG, PAYLOADS, HostileRun, seed_hostile
 
 from ._harness import Harness
-from ._panels import expect_no_page_errors, open_panel, reveal, wait_loaded
+from ._panels import (
+    expect_no_page_errors,
+    open_panel,
+    reveal,
+    wait_for,
+    wait_loaded,
+)
 
 #: Elements or handlers a payload would create if parsed as HTML.
 _INJECTED = """(flag) => ({
@@ -35,7 +41,8 @@ _INJECTED = """(flag) => ({
     pwned: document.body.dataset.pwned ?? null,
     elements: Array.from(document.querySelectorAll(
         'img[src="x"], script:not([type="module"]), svg[onload], a[href^="javascript"], b'
-    )).map((e) => e.outerHTML.slice(0, 80)),
+    )).filter((e) => e.tagName !== 'B' || e.textContent === 'bold?')
+      .map((e) => e.outerHTML.slice(0, 80)),
     handlers: Array.from(document.querySelectorAll('*')).flatMap((e) =>
         Array.from(e.attributes).filter((a) => /^on/i.test(a.name))
             .map((a) => `${e.tagName}[${a.name}]`)),
@@ -71,8 +78,8 @@ _REORDERED = r"""(root) => {
     return bad;
 }"""
 
-#: Hostile texts not alone in their element: glued to our words in one text node
-#: ("Task <name> failed"), or next to inline text without being a bidi isolate.
+#: Hostile texts followed by our words in one text node ("Task <name> failed"),
+#: or next to inline text without being a bidi isolate.
 #: Titles and labels holding one must wrap it in FSI ... PDI (U+2068, U+2069).
 _NOT_ISOLATED = r"""([root, texts]) => {
     const bad = [];
@@ -92,7 +99,8 @@ _NOT_ISOLATED = r"""([root, texts]) => {
         if (hit === undefined) continue;
         const el = node.parentElement;
         const tag = `<${el.tagName.toLowerCase()} class="${el.className}">`;
-        if (node.data !== hit) bad.push(`${tag} glues it to other text`);
+        const after = node.data.slice(node.data.indexOf(hit) + hit.length);
+        if (after.trim()) bad.push(`${tag} glues other text after it`);
         const display = getComputedStyle(el).display;
         const parent = el.parentElement;
         const own = parent && /flex|grid/.test(getComputedStyle(parent).display);
@@ -192,6 +200,17 @@ def test_bidi_check_finds_an_override_that_is_not_isolated(page: Page) -> None:
     assert page.evaluate(_REORDERED, tight) == []
 
 
+def test_injection_check_sees_payloads_inserted_as_html(page: Page) -> None:
+    body = "".join(f"<div>{PAYLOADS[f]}</div>" for f in ("img", "script", "attr"))
+    page.set_content(f"<!doctype html><meta charset='utf-8'><body>{body}</body>")
+    page.wait_for_function(f"() => window.{FLAG} !== undefined")
+    with pytest.raises(AssertionError):
+        _untouched(page)
+    found = page.evaluate(_INJECTED, FLAG)
+    assert found["flag"] == "1" and found["pwned"] == "1"
+    assert len(found["elements"]) >= 4 and found["handlers"]
+
+
 def test_run_table_and_detail_pane_show_hostile_text_as_text(
     page: Page, harness: Harness, hostile: dict, artifacts: Path
 ) -> None:
@@ -236,6 +255,63 @@ def test_run_view_shows_each_field_as_text(
     _bidi_contained(page, page.get_by_test_id("kfp-run-view"), hostile["runs"])
     _untouched(page)
     expect_no_page_errors(errors)
+
+
+def _fallback_pages(client: Client, runs: list[HostileRun]) -> dict[str, str]:
+    """The static HTML kfp_nb writes for notebooks read without a kernel."""
+    pages: dict[str, str] = {}
+    table = RunTable(client, polling=False)
+    try:
+        wait_for(lambda: table.total == len(runs) and not table.loading
+                 and table.loaded == table.total, what="the table")  # fmt: skip
+        pages["RunTable text/html"] = table._repr_mimebundle_()[0]["text/html"]
+    finally:
+        table.close()
+    for run in runs:
+        view = RunView(client, run.run_id, polling=False)
+        try:
+            wait_for(lambda v=view: v.run is not None, what="the run view")
+            pages[f"RunView text/html {run.family}"] = view._repr_mimebundle_()[0][
+                "text/html"
+            ]
+        finally:
+            view.close()
+    frame = client.runs()
+    pages["runs.to_html()"] = frame.to_html()
+    pages["runs._repr_html_()"] = frame._repr_html_() or ""
+    comparison = kfp_nb.compare(client, [r.run_id for r in runs])
+    bundle = comparison._repr_mimebundle_()
+    pages["Comparison text/html"] = (bundle[0] if isinstance(bundle, tuple)
+                                     else bundle)["text/html"]  # fmt: skip
+    pages["Comparison.to_frame().to_html()"] = comparison.to_frame().to_html()
+    return pages
+
+
+def test_static_fallbacks_render_as_text_in_chromium(page: Page, hostile: dict) -> None:
+    client, runs = hostile["client"], hostile["runs"]
+    pages = _fallback_pages(client, runs)
+    expected = {
+        "RunTable text/html": [r.display_name for r in runs],
+        "runs.to_html()": [t for r in runs for t in (r.display_name, r.description,
+                                                     r.param_value)],
+        "Comparison text/html": [t for r in runs for t in (r.display_name, r.metric)],
+        "Comparison.to_frame().to_html()": [r.metric for r in runs],
+        **{f"RunView text/html {r.family}": [
+            r.display_name, r.description, r.param_value, r.error]
+           for r in runs},
+    }  # fmt: skip
+    for name, html in pages.items():
+        page.set_content(f"<!doctype html><meta charset='utf-8'><body>{html}</body>")
+        _untouched(page)
+        shown = page.evaluate("() => document.body.textContent")
+        for text in expected.get(name, []):
+            # pandas writes tab/newline in cells as the two characters \t, \n.
+            pandas = text.replace("\t", "\\t").replace("\n", "\\n")
+            assert text in shown or pandas in shown, (name, text)
+        body = page.locator("body")
+        assert not body.evaluate(_REORDERED), name
+        loose = page.evaluate(_NOT_ISOLATED, [body.element_handle(), _all_texts(runs)])
+        assert not loose, (name, loose)
 
 
 def test_compare_table_shows_run_and_metric_names_as_text(

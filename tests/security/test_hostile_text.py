@@ -143,8 +143,8 @@ def test_run_view_fallback_html(hostile, family: str) -> None:
         _settle(lambda: view.run is not None, "the run view")
         data, _ = view._repr_mimebundle_()
         _check(f"RunView text/html ({family})", data["text/html"], [
-            run.display_name, f"param {run.param_key}", run.param_value,
-            run.task_display,
+            run.display_name, run.description, run.error, f"param {run.param_key}",
+            run.param_value, run.task_display, run.task_error,
         ])  # fmt: skip
     finally:
         view.close()
