@@ -150,10 +150,10 @@ class Msg:
 
 @dataclass(frozen=True)
 class Enum:
-    """An enum: one of ``names``, or any int32 number (proto3 enums are open)."""
+    """An enum: a name, or its number (the index in ``names``, proto order)."""
 
     name: str
-    names: frozenset[str]
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -204,23 +204,39 @@ def check(value: Any, schema: Any, path: str) -> None:
             name = key if key in schema.fields else _snake(key)
             if name in schema.fields:
                 check(sub, schema.fields[name], f"{path}.{name}" if path else name)
+                if isinstance(schema.fields[name], Enum) and isinstance(
+                    sub, (int, float)
+                ):
+                    # Stored and echoed by name, as protojson writes a known value.
+                    value[key] = schema.fields[name].names[to_int(sub, INT32)]
         return
     if isinstance(schema, ListOf):
         if not isinstance(value, list):
             raise _fail(path, "array", value)
         for i, item in enumerate(value):
+            _not_null(item, schema.item, f"{path}[{i}]")
             check(item, schema.item, f"{path}[{i}]")
         return
     if isinstance(schema, MapOf):
         if not isinstance(value, dict):
             raise _fail(path, "message", value)
         for key, item in value.items():
+            _not_null(item, schema.item, f"{path}[{key!r}]")
             check(item, schema.item, f"{path}[{key!r}]")
         return
     if isinstance(schema, Enum):
         _check_enum(value, schema, path)
         return
     _check_scalar(value, schema, path)
+
+
+def _not_null(item: Any, schema: Any, path: str) -> None:
+    # null means "not set" for a field, but a list or map entry must be a value.
+    if item is None and schema is not VALUE:
+        raise gateway_error(
+            3, f'proto: invalid value for the entry "{path}": got null; send a '
+            "value or leave the entry out",
+        )  # fmt: skip
 
 
 def _check_enum(value: Any, schema: Enum, path: str) -> None:
@@ -231,15 +247,26 @@ def _check_enum(value: Any, schema: Enum, path: str) -> None:
                         f"{value[:40]!r} is not one of {names}")  # fmt: skip
         return
     try:
-        to_int(value, INT32)
+        number = to_int(value, INT32)
     except (TypeError, ValueError) as exc:
         raise _fail(path, f"enum {schema.name}", value, str(exc)) from None
+    # Every enum here is numbered 0..n-1. protojson would keep an unknown number;
+    # this server refuses it, as it could not write it back as a name.
+    if not 0 <= number < len(schema.names):
+        raise _fail(path, f"enum {schema.name}", value,
+                    f"{number} is not a {schema.name} number "
+                    f"(0 to {len(schema.names) - 1})")  # fmt: skip
 
 
 #: protojson's Timestamp: full RFC 3339 with a zone; "" and zone-less text fail.
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+_DOUBLE_TEXT = re.compile(
+    r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|NaN|-?Infinity"
 )
 
 
@@ -259,7 +286,10 @@ def _check_scalar(value: Any, schema: str, path: str) -> None:
             isinstance(value, int) and not isinstance(value, bool)
         )
     elif schema == DOUBLE:
-        ok = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        # protojson also reads a double from a decimal string or "NaN"/"Infinity".
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and bool(_DOUBLE_TEXT.fullmatch(value))
+        )
     elif schema == BOOL:
         ok = isinstance(value, bool)
     elif schema == STRUCT:
@@ -276,30 +306,34 @@ def _check_scalar(value: Any, schema: str, path: str) -> None:
         raise _fail(path, schema, value)
 
 
-RUN_STATE = Enum("RuntimeState", frozenset(_states.RUN_STATE_NUMBERS.values()))
-STORAGE_STATE = Enum("StorageState", frozenset(_states.STORAGE_STATE_NUMBERS.values()))
-TASK_STATE = Enum("TaskState", frozenset(_states.TASK_STATE_NUMBERS.values()))
+def _by_number(numbers: dict[int, str]) -> tuple[str, ...]:
+    return tuple(numbers[n] for n in sorted(numbers))
+
+
+RUN_STATE = Enum("RuntimeState", _by_number(_states.RUN_STATE_NUMBERS))
+STORAGE_STATE = Enum("StorageState", _by_number(_states.STORAGE_STATE_NUMBERS))
+TASK_STATE = Enum("TaskState", _by_number(_states.TASK_STATE_NUMBERS))
 TASK_TYPE = Enum(
     "TaskType",
-    frozenset({"ROOT", "RUNTIME", "CONDITION_BRANCH", "CONDITION", "LOOP",
-               "EXIT_HANDLER", "IMPORTER", "DAG"}),
+    ("ROOT", "RUNTIME", "CONDITION_BRANCH", "CONDITION", "LOOP",
+     "EXIT_HANDLER", "IMPORTER", "DAG"),
 )  # fmt: skip
-POD_TYPE = Enum("TaskPodType", frozenset({"UNSPECIFIED", "DRIVER", "EXECUTOR"}))
+POD_TYPE = Enum("TaskPodType", ("UNSPECIFIED", "DRIVER", "EXECUTOR"))
 IO_TYPE = Enum(
     "IOType",
-    frozenset({
+    (
         "UNSPECIFIED", "COMPONENT_DEFAULT_INPUT", "TASK_OUTPUT_INPUT",
         "COMPONENT_INPUT", "RUNTIME_VALUE_INPUT", "COLLECTED_INPUTS",
         "ITERATOR_INPUT", "ITERATOR_INPUT_RAW", "ITERATOR_OUTPUT", "OUTPUT",
         "ONE_OF_OUTPUT", "TASK_FINAL_STATUS_OUTPUT",
-    }),
+    ),
 )  # fmt: skip
 ARTIFACT_TYPE = Enum(
     "ArtifactType",
-    frozenset({
+    (
         "TYPE_UNSPECIFIED", "Artifact", "Model", "Dataset", "HTML", "Markdown",
         "Metric", "ClassificationMetric", "SlicedClassificationMetric",
-    }),
+    ),
 )  # fmt: skip
 
 ANY = Msg("Any", {"@type": STRING})

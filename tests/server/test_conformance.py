@@ -143,6 +143,35 @@ def test_05b_timestamps_are_protojson_rfc3339(api, stamp):
     assert ok.status_code == 200, ok.text
 
 
+def test_05c_protojson_values_inside_task_messages(api, training_spec):
+    run = create_run(api, training_spec, "protojson")
+    base = {"run_id": run["run_id"], "name": "p"}
+
+    def outputs(**param) -> dict:
+        return {**base, "outputs": {"parameters": [{"parameter_key": "k", **param}]}}
+
+    # An enum number is read and written back by name; an unknown one is refused.
+    ok = api.post("/tasks", json={**outputs(type=9), "pods": [{"name": "x", "type": 2}]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["outputs"]["parameters"][0]["type"] == "OUTPUT"
+    assert ok.json()["pods"][0]["type"] == "EXECUTOR"
+    for bad in (12, 2147483646, -1, "9"):
+        resp = api.post("/tasks", json=outputs(type=bad))
+        assert resp.status_code == 400 and "details" not in resp.json(), bad
+        assert "IOType" in resp.json()["message"]
+    # A list entry cannot be null (a field can: null means "not set").
+    nulls = api.post("/tasks", json={**base, "outputs": {"artifacts": [None]}})
+    assert nulls.status_code == 400 and "got null" in nulls.json()["message"]
+    assert api.post("/tasks", json={**base, "outputs": None}).status_code == 200
+    # A double may come as a number or a numeric string, never other text.
+    for number, code in ((1.5, 200), ("2e3", 200), ("NaN", 200), ("AAA", 400),
+                         ("", 400)):  # fmt: skip
+        art = {"artifacts": [{"artifact_key": "m",
+                              "artifacts": [{"number_value": number}]}]}  # fmt: skip
+        resp = api.post("/tasks", json={**base, "outputs": art})
+        assert resp.status_code == code, (number, resp.text)
+
+
 def test_06_missing_experiment_is_404(api, training_spec):
     resp = api.post(
         "/runs",
