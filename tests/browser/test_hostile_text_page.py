@@ -335,4 +335,3 @@ def test_compare_table_shows_run_and_metric_names_as_text(
     _untouched(page)
     expect_no_page_errors(errors)
     viewer.screenshot(path=str(artifacts / "hostile_text_compare.png"))
-

@@ -16,7 +16,14 @@ from datetime import datetime, timezone
 from kfp_nb.server._demo import demo_pipeline_ids, register_pipelines
 from kfp_nb.server._store import TASK_STATE_NUMBER, Store, dumps
 
-__all__ = ["EXPERIMENT", "FLAG", "PAYLOADS", "HostileRun", "hostile_runs", "seed_hostile"]
+__all__ = [
+    "EXPERIMENT",
+    "FLAG",
+    "PAYLOADS",
+    "HostileRun",
+    "hostile_runs",
+    "seed_hostile",
+]
 
 #: A global the payload scripts would set; it must stay undefined.
 FLAG = "__kfpNbPwned"

@@ -67,7 +67,7 @@ def leaks(where: str, text: str, secrets: Iterable[str]) -> list[Leak]:
             for form, needle in forms(secret).items():
                 at = body.find(needle)
                 if at >= 0:
-                    excerpt = body[max(0, at - 20): at + len(needle) + 20]
+                    excerpt = body[max(0, at - 20) : at + len(needle) + 20]
                     found.append(Leak(label, form, excerpt))
     return found
 

@@ -16,6 +16,7 @@ browser rendering are checked in ``tests/browser/test_hostile_text_page.py``.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -195,7 +196,7 @@ def test_artifact_static_html(hostile) -> None:
 
 def test_diff_html(hostile) -> None:
     client, runs = hostile["client"], hostile["runs"]
-    for a, b in zip(runs, runs[1:]):
+    for a, b in itertools.pairwise(runs):
         html = kfp_nb.diff(client, a.run_id, b.run_id)._repr_html_()
         _check(f"diff html ({a.family}, {b.family})", html,
                [a.param_value, b.param_value])  # fmt: skip

@@ -130,7 +130,8 @@ def _viewer_targets(url: str) -> dict[str, list[str]]:
 def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[Any]:
     code = nbformat.v4.new_code_cell
     cells = [
-        code(textwrap.dedent("""
+        code(
+            textwrap.dedent("""
             import json, logging, os, sys, time, traceback
             import kfp_nb
             from kfp_nb import Client
@@ -158,9 +159,11 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
                     if time.monotonic() > end:
                         raise AssertionError(f"timed out waiting for {what}")
                     time.sleep(0.1)
-        """)),
+        """)
+        ),
         # Secrets come from the environment: the cell source is saved too.
-        code(textwrap.dedent("""
+        code(
+            textwrap.dedent("""
             env = os.environ
             arg_client = Client(env["KFP_HOST"], token=env["KFP_NB_TEST_TOKEN"],
                                 cookies=json.loads(env["KFP_NB_TEST_COOKIES"]))
@@ -173,9 +176,11 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
                 keep(f"repr({name}_client)", repr(c))
                 keep(f"healthz({name})", c.healthz())
             display(arg_client, file_client, header_client)
-        """)),
-        code(textwrap.dedent(f"""
-            FAILED = {targets['_failed'][0]!r}
+        """)
+        ),
+        code(
+            textwrap.dedent(f"""
+            FAILED = {targets["_failed"][0]!r}
             table = kfp_nb.RunTable(arg_client)
             PANELS["table"] = table
             display(table)
@@ -186,8 +191,10 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
                                       "run_id": FAILED}}, []).result()
             keep("repr(table)", repr(table))
             table
-        """)),
-        code(textwrap.dedent("""
+        """)
+        ),
+        code(
+            textwrap.dedent("""
             view = kfp_nb.RunView(file_client, FAILED)
             PANELS["view"] = view
             display(view)
@@ -197,10 +204,13 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
             PANELS["header_view"] = header_view
             display(header_view)
             settle(lambda: header_view.run is not None, "the second run view")
-        """)),
-        code(textwrap.dedent(f"""
-            TARGETS = {json.dumps({k: v for k, v in targets.items()
-                                   if not k.startswith("_")})}
+        """)
+        ),
+        code(
+            textwrap.dedent(f"""
+            TARGETS = {
+                json.dumps({k: v for k, v in targets.items() if not k.startswith("_")})
+            }
             for kind, (run_id, task_id, key) in TARGETS.items():
                 art = arg_client.artifact(run_id, task_id, key)
                 display(art)
@@ -213,9 +223,11 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
                     "run_id": run_id, "task_id": task_id, "name": key}}, [])
                 reply.result()
             display(file_client.artifact(run_id, task_id, key))
-        """)),
-        code(textwrap.dedent(f"""
-            comparison = kfp_nb.compare(arg_client, {targets['_compare']!r})
+        """)
+        ),
+        code(
+            textwrap.dedent(f"""
+            comparison = kfp_nb.compare(arg_client, {targets["_compare"]!r})
             display(comparison)
             compare_view = kfp_nb.CompareView(comparison)
             PANELS["compare"] = compare_view
@@ -224,8 +236,10 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
             display(frame)
             keep("repr(comparison)", repr(comparison))
             keep("comparison frame", frame.to_string())
-        """)),
-        code(textwrap.dedent("""
+        """)
+        ),
+        code(
+            textwrap.dedent("""
             runs = arg_client.runs()
             tasks = file_client.tasks(FAILED)
             artifacts = header_client.artifacts(FAILED)
@@ -236,8 +250,10 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
                 keep(f"{name} attrs", repr(df.attrs))
                 keep(f"{name} html", df.head(50).to_html())
             runs.head(5)
-        """)),
-        code(textwrap.dedent(f"""
+        """)
+        ),
+        code(
+            textwrap.dedent(f"""
             AUTH, DEAD = {auth_url!r}, {dead_url!r}
             calls = {{
                 "not found": lambda: arg_client.get_run("no-such-run"),
@@ -277,14 +293,16 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
             settle(lambda: bad_table.error and bad_view.error, "the panels' errors")
             keep("bad_table.error", bad_table.error)
             keep("bad_view.error", bad_view.error)
-        """)),
+        """)
+        ),
         # Uncaught: the traceback itself is saved in the notebook.
         code(
             "Client(AUTH, token=env['KFP_NB_TEST_TOKEN'],\n"
             "       cookies=env['KFP_NB_TEST_COOKIE_HEADER']).list_runs()",
             metadata={"tags": ["raises-exception"]},
         ),
-        code(textwrap.dedent("""
+        code(
+            textwrap.dedent("""
             import base64
             def plain(value):
                 if isinstance(value, (bytes, bytearray, memoryview)):
@@ -294,7 +312,8 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
             with open(env["KFP_NB_TEST_SEEN"], "w") as fh:
                 json.dump({"seen": SEEN, "states": states}, fh, default=plain)
             print(len(SEEN), "texts and", len(states), "panel states written")
-        """)),
+        """)
+        ),
     ]
     return cells
 
@@ -392,9 +411,10 @@ def test_the_notebook_showed_every_surface(executed) -> None:
         assert states[f"viewer {kind}"]["spec"], kind
     for name in ("401 token arg", "401 token file", "401 headers", "401 artifact"):
         assert "401" in seen[f"str({name})"] or "uthent" in seen[f"str({name})"]
-    assert "refused" in seen["str(refused)"].lower() or "connect" in seen[
-        "str(refused)"
-    ].lower()
+    assert (
+        "refused" in seen["str(refused)"].lower()
+        or "connect" in seen["str(refused)"].lower()
+    )
     assert seen["bad_table.error"] and seen["bad_view.error"]
     nb = executed["notebook"]
     widgets = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
@@ -446,7 +466,9 @@ def test_kernel_process_output_holds_no_credential(tmp_path, monkeypatch, capfd)
     # whose output is captured at the file-descriptor level.
     monkeypatch.setenv("KFP_NB_TEST_TOKEN", TOKEN_ARG)
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(textwrap.dedent("""
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            textwrap.dedent("""
         import logging, os, sys
         logging.basicConfig(level=logging.DEBUG, stream=sys.__stderr__)
         from kfp_nb import Client
@@ -457,7 +479,9 @@ def test_kernel_process_output_holds_no_credential(tmp_path, monkeypatch, capfd)
         except Exception as exc:
             print(repr(exc), file=sys.__stderr__)
             print(repr(c), file=sys.__stdout__)
-    """))]
+    """)
+        )
+    ]
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     out, err = capfd.readouterr()
     assert "Client host=" in out, "the kernel's process output was not captured"
@@ -500,9 +524,11 @@ def test_echoed_base64_of_the_whole_authorization_header_is_masked() -> None:
 
     auth = EchoingAuthServer(echo_header_base64=True)
     try:
-        with Client(auth.url, token=TOKEN_ARG, retries=0) as client:
-            with pytest.raises(Unauthenticated) as caught:
-                client.list_runs()
+        with (
+            Client(auth.url, token=TOKEN_ARG, retries=0) as client,
+            pytest.raises(Unauthenticated) as caught,
+        ):
+            client.list_runs()
     finally:
         auth.close()
     assert auth.seen and auth.seen[0]["auth"] == f"Bearer {TOKEN_ARG}"
