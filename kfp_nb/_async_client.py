@@ -110,6 +110,9 @@ class AsyncClient(_BaseClient):
                 await asyncio.sleep(self._retry.delay(attempt))
                 continue
             _transport.log_exchange(request, response.status_code)
+            if call.action and response.status_code in _transport.AMBIGUOUS_STATUSES:
+                # The gateway stopped waiting; the server may still have acted.
+                raise await self._confirm(call)
             if (
                 call.idempotent
                 and not last

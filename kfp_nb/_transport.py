@@ -535,6 +535,11 @@ def _retry_after_seconds(value: str) -> float:
     return max(0.0, when.timestamp() - time.time())
 
 
+#: Gateway answers after which a POST may or may not have been applied: the
+#: gateway gave up waiting (504) or lost the connection (502) mid-request.
+AMBIGUOUS_STATUSES = frozenset({502, 504})
+
+
 def safe_url(url: httpx.URL) -> str:
     """The URL for logs: no user info, secret-looking query values hidden."""
     pairs = [
@@ -917,6 +922,7 @@ def _error_class(status: int, code: int | None) -> type[errors.APIError]:
 def _hint(
     cls: type[errors.APIError],
     *,
+    endpoint: str,
     status: int,
     message: str,
     json_body: bool,
@@ -942,6 +948,12 @@ def _hint(
         return "Send the same filter and sort_by with the page token, or neither."
     if cls is errors.FailedPrecondition and run_id:
         return f"The {what}'s current state does not allow this; get_run({run_id!r})."
+    if status in AMBIGUOUS_STATUSES and not endpoint.startswith("GET"):
+        return (
+            "A gateway gave up waiting for the API server, which may still have "
+            "applied the request; it was not re-sent. Check the result before "
+            "sending it again."
+        )
     if status in (502, 503, 504):
         return "A gateway could not reach the API server; try again shortly."
     if cls is errors.Unimplemented:
@@ -977,6 +989,7 @@ def api_error(
     cls = _error_class(response.status_code, code)
     hint = hint or _hint(
         cls,
+        endpoint=endpoint,
         status=response.status_code,
         message=message,
         json_body=isinstance(body, dict),

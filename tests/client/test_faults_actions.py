@@ -15,7 +15,7 @@ import pytest
 import kfp_nb
 from kfp_nb.server import create_app
 
-from ._faults import Recorder, demo_spec, serve
+from ._faults import Recorder, answer, demo_spec, serve
 
 #: The client gives up after READ seconds; the wrapper holds the answer longer.
 READ = 1.0
@@ -136,6 +136,50 @@ def test_async_terminate_after_a_timeout(stalling, applied):
             asyncio.run(main())
     assert _sent(recorder, run_id).count(f"{method} {path}") == 1
     assert _sent(recorder, run_id)[-1] == f"GET /apis/v2beta1/runs/{run_id}"
+
+
+async def _applied_then_gateway_timeout(scope, receive, send, app):
+    async def swallow(message):
+        pass
+
+    await app(scope, receive, swallow)
+    await answer(send, 504, b"upstream request timeout", {"content-type": "text/plain"})
+
+
+async def _gateway_timeout_before_the_app(scope, receive, send, app):
+    await answer(send, 504, b"upstream request timeout", {"content-type": "text/plain"})
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("applied", [True, False])
+@pytest.mark.parametrize("action", ["terminate", "archive"])
+def test_a_gateway_timeout_on_an_action_is_read_back(stalling, mode, applied, action):
+    """Envoy's 504: the gateway stopped waiting, the API server may still have acted."""
+    url, recorder, rules = stalling
+    run_id = _new_run(url)
+    method, path = _target(action, run_id)
+    rules[path] = (
+        _applied_then_gateway_timeout if applied else _gateway_timeout_before_the_app
+    )
+
+    async def main():
+        async with kfp_nb.AsyncClient(url, backoff=0) as client:
+            await getattr(client, f"{action}_run")(run_id)
+
+    def act():
+        if mode == "sync":
+            _act(url, action, run_id)
+        else:
+            asyncio.run(main())
+
+    if applied:
+        act()  # the read-back shows it took effect: success
+    else:
+        with pytest.raises(kfp_nb.ActionUnconfirmed, match="did not take effect"):
+            act()
+    sent = _sent(recorder, run_id)
+    assert sent.count(f"{method} {path}") == 1
+    assert sent[-1] == f"GET /apis/v2beta1/runs/{run_id}"
 
 
 def test_create_run_timeout_is_not_resent(stalling):

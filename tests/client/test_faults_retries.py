@@ -199,3 +199,15 @@ def test_refused_port_on_loopback_is_retried_then_named(waits, mode):
     text = str(info.value)
     assert host in text and "nothing accepts connections" in text
     assert "port-forward" in text
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_timeout_on_create_run_says_check_before_resending(status):
+    fake = FakeServer().on(
+        "POST", "/runs", lambda request: reply(status, "upstream request timeout")
+    )
+    with pytest.raises(kfp_nb.ServerError) as info, fake.client() as client:
+        client.create_run(display_name="x", pipeline_spec={})
+    assert "may still have applied" in info.value.hint
+    assert "try again" not in info.value.hint
+    assert len(fake.requests) == 1
