@@ -22,6 +22,7 @@ from ._base_client import (
     _Confirmed,
     _connect_failure,
     _filter_text,
+    _frame_rows,
     _log_failure,
     _name_match,
     _note_state,
@@ -306,10 +307,15 @@ class AsyncClient(_BaseClient):
     # Pages ----------------------------------------------------------------
 
     async def _pages(
-        self, make: Callable[[str | None, bool], _Call], key: str, max_pages: int
+        self,
+        make: Callable[[str | None, bool], _Call],
+        key: str,
+        max_pages: int,
+        *,
+        keep_rows: bool = True,
     ) -> AsyncIterator[tuple[list[dict[str, Any]], _Pager]]:
         call = make(None, True)
-        pager = _Pager(call.endpoint, key, max_pages)
+        pager = _Pager(call.endpoint, key, max_pages, keep=keep_rows)
         while True:
             try:
                 body = self._object(call, await self._request(call))
@@ -460,11 +466,14 @@ class AsyncClient(_BaseClient):
             page_size=size,
             view=None,
             max_pages=_MAX_PAGES,
+            keep_rows=False,
         )
         bar = _Progress(progress, limit=limit, desc="runs")
-        rows = await _acollect(pages, limit, bar, keep=_name_match(name_contains))
-        names = await self.experiment_names(namespace=namespace)
-        frame = _frames.runs_frame(rows, experiment_names=names)
+        columns = _frames.RunColumns()
+        keep = _name_match(name_contains)
+        await _acollect(pages, limit, bar, keep=keep, into=columns)
+        columns.experiment_names = await self.experiment_names(namespace=namespace)
+        frame = columns.frame()
         if metrics:
             frame = await _metrics_frame.add_metrics_async(
                 self, frame, progress=progress
@@ -483,20 +492,21 @@ class AsyncClient(_BaseClient):
             order_by=None,
             page_size=200,
             max_pages=_MAX_PAGES,
+            keep_rows=False,
         )
+        columns = _frames.TaskColumns()
+        bar = _Progress(False, limit=None, desc="tasks")
         try:
-            rows = await _acollect(
-                pages, None, _Progress(False, limit=None, desc="tasks")
-            )
+            await _acollect(pages, None, bar, into=columns)
         except (_errors.NotFound, _errors.Unimplemented):
             if not run_id:
                 raise
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
             body = self._object(call, await self._request(call))
-            rows = self._fallback_tasks(body, run_id)
-        if not rows and run_id:
+            columns.extend(self._fallback_tasks(body, run_id))
+        if not len(columns) and run_id:
             await self._check_run(run_id)
-        return _frames.tasks_frame(rows)
+        return columns.frame()
 
     async def _check_run(self, run_id: str) -> None:
         """NotFound when the run does not exist: ListTasks of a wrong id is empty."""
@@ -569,13 +579,19 @@ async def _acollect(
     progress: _Progress,
     *,
     keep: Callable[[dict], bool] | None = None,
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    into: Any = None,
+) -> Any:
+    """Rows of every page, up to ``limit``, into a list or ``into`` (columns)."""
+    rows: Any = [] if into is None else into
     try:
         async for items, pager in pages:
             _take(rows, items, pager, limit, progress, keep)
             if limit is not None and len(rows) >= limit:
-                return rows[:limit]
+                return rows
+    except _errors.PaginationError as exc:
+        if into is not None:
+            _frame_rows(exc, into)
+        raise
     finally:
         progress.close()
     return rows

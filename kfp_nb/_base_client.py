@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from . import _artifacts, _errors, _states, _transport
@@ -212,6 +213,9 @@ class _Pager:
     total: int = 0
 
     bare: bool = False
+    #: False for bulk frames: their rows live in column chunks, not here.
+    keep: bool = True
+    count: int = 0
 
     def retry_bare(self, exc: Exception) -> bool:
         """Whether to re-ask this page with the token alone (once per listing).
@@ -225,10 +229,14 @@ class _Pager:
             return True
         return False
 
+    def unread(self, items: list[Any]) -> list[Any]:
+        """The rows a PaginationError carries: all, or (not kept) this page's."""
+        return self.rows if self.keep else list(items)
+
     def failed(self, exc: _errors.KFPError) -> _errors.PaginationError:
         return _errors.PaginationError(
             f"{self.endpoint}: page {self.pages + 1} failed after {self.pages} "
-            f"page(s) and {len(self.rows)} row(s) were read ({exc}); the rows "
+            f"page(s) and {self.count} row(s) were read ({exc}); the rows "
             "read so far are in .rows",
             pages=self.pages,
             rows=self.rows,
@@ -242,23 +250,25 @@ class _Pager:
                 f"{self.endpoint}: {self.key!r} is not a list in the response"
             )
         self.pages += 1
-        self.rows.extend(items)
+        self.count += len(items)
+        if self.keep:
+            self.rows.extend(items)
         self.total = int(body.get("total_size") or 0)
         token = body.get("next_page_token") or None
         if token is not None and (token in self.seen or token == self.token):
             raise _errors.PaginationError(
                 f"{self.endpoint}: the server returned page token {token!r} "
-                f"again after {self.pages} page(s) and {len(self.rows)} row(s); "
+                f"again after {self.pages} page(s) and {self.count} row(s); "
                 "stopping instead of looping. The rows read are in .rows",
                 pages=self.pages,
-                rows=self.rows,
+                rows=self.unread(items),
             )
         if token is not None and self.pages >= self.max_pages:
             raise _errors.PaginationError(
                 f"{self.endpoint}: stopped after max_pages={self.max_pages} pages "
-                f"({len(self.rows)} rows); narrow the listing or raise max_pages",
+                f"({self.count} rows); narrow the listing or raise max_pages",
                 pages=self.pages,
-                rows=self.rows,
+                rows=self.unread(items),
             )
         if token is not None:
             self.seen.add(token)
@@ -303,10 +313,57 @@ def _take(
     progress: _Progress,
     keep: Callable[[dict], bool] | None,
 ) -> None:
-    """Add one page's rows; the bar shows only while more pages are needed."""
-    rows.extend(items if keep is None else [r for r in items if keep(r)])
+    """Add one page's rows, up to ``limit``; the bar shows while more pages are needed.
+
+    ``rows`` is a list or a column accumulator (``_frames.RunColumns``).
+    """
+    kept = items if keep is None else [r for r in items if keep(r)]
+    if limit is not None and len(rows) + len(kept) > limit:
+        kept = kept[: max(0, limit - len(rows))]
+    rows.extend(kept)
     wanted = limit is None or len(rows) < limit
     progress.update(len(items), total=pager.total, more=wanted and bool(pager.token))
+
+
+_CAREFUL = object()
+_DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def _fast_json(response: httpx.Response) -> Any:
+    """A plain successful JSON body read by orjson, else ``_CAREFUL``.
+
+    Only a 2xx answer that is not HTML and starts as a JSON object or array,
+    in UTF-8. orjson reads it as the stdlib would, except where it refuses
+    (NaN, lone surrogates, bad UTF-8: then the stdlib path reads it or names
+    the fault) and for integers past 64 bits, which it turns into floats: a
+    body with a run of 19 digits is left to the stdlib too.
+    """
+    if not 200 <= response.status_code < 300:
+        return _CAREFUL
+    if "html" in response.headers.get("content-type", "").lower():
+        return _CAREFUL
+    if (response.charset_encoding or "utf-8").lower() not in ("utf-8", "utf8"):
+        return _CAREFUL
+    content = response.content
+    if content[:64].lstrip()[:1] not in (b"{", b"["):
+        return _CAREFUL
+    if _LONG_NUMBER in content.translate(_DIGITS):
+        return _CAREFUL
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return _CAREFUL
+
+
+def _frame_rows(exc: _errors.PaginationError, columns: Any) -> None:
+    """Give a bulk listing's PaginationError every row read, as frame rows.
+
+    The pages' dicts are gone by then (only their columns are kept); a page
+    refused for its token still counts, as it does for ``iter_runs``.
+    """
+    columns.extend(exc.rows)
+    exc.rows = columns.frame().to_dict("records")
 
 
 class _BaseClient:
@@ -498,7 +555,9 @@ class _BaseClient:
     # Listings: ``self._pages`` is a generator in Client, an async one in
     # AsyncClient, so one definition serves both shells.
 
-    def _pages(self, make: _Maker, key: str, max_pages: int) -> Any:
+    def _pages(
+        self, make: _Maker, key: str, max_pages: int, *, keep_rows: bool = True
+    ) -> Any:
         raise NotImplementedError
 
     def _run_pages(
@@ -511,8 +570,13 @@ class _BaseClient:
         page_size: int | None,
         view: str | None,
         max_pages: int,
+        keep_rows: bool = True,
     ) -> Any:
-        """Raw pages of ListRuns; the filter text is built once for all pages."""
+        """Raw pages of ListRuns; the filter text is built once for all pages.
+
+        ``keep_rows=False``: a PaginationError does not carry the rows (the
+        caller holds them, e.g. as frame columns).
+        """
         _check_count(page_size, "page_size", none_means="the server's default")
         _check_count(max_pages, "max_pages")
         text = _filter_text(filter)
@@ -528,7 +592,7 @@ class _BaseClient:
                 view=view,
             )
 
-        return self._pages(make, "runs", max_pages)
+        return self._pages(make, "runs", max_pages, keep_rows=keep_rows)
 
     def _task_pages(
         self,
@@ -539,6 +603,7 @@ class _BaseClient:
         order_by: str | None,
         page_size: int | None,
         max_pages: int,
+        keep_rows: bool = True,
     ) -> Any:
         _check_count(page_size, "page_size", none_means="the server's default")
         _check_count(max_pages, "max_pages")
@@ -555,7 +620,7 @@ class _BaseClient:
                 order_by=order_by if full else None,
             )
 
-        return self._pages(make, "tasks", max_pages)
+        return self._pages(make, "tasks", max_pages, keep_rows=keep_rows)
 
     def _experiment_pages(self, namespace: str | None) -> Any:
         def make(token: str | None, full: bool) -> _Call:
@@ -597,6 +662,9 @@ class _BaseClient:
     # Response handling ----------------------------------------------------
 
     def _body(self, call: _Call, response: httpx.Response) -> Any:
+        body = _fast_json(response)
+        if body is not _CAREFUL:
+            return body
         return _transport.read_json(
             response,
             host=self.host,

@@ -26,6 +26,7 @@ from ._base_client import (
     _Confirmed,
     _connect_failure,
     _filter_text,
+    _frame_rows,
     _log_failure,
     _Maker,
     _name_match,
@@ -350,11 +351,11 @@ class Client(_BaseClient):
     # Pages ----------------------------------------------------------------
 
     def _pages(
-        self, make: _Maker, key: str, max_pages: int
+        self, make: _Maker, key: str, max_pages: int, *, keep_rows: bool = True
     ) -> Iterator[tuple[list[dict[str, Any]], _Pager]]:
         """Raw pages of a listing; every page re-sends the same filter and sort."""
         call = make(None, True)
-        pager = _Pager(call.endpoint, key, max_pages)
+        pager = _Pager(call.endpoint, key, max_pages, keep=keep_rows)
         while True:
             try:
                 body = self._object(call, self._request(call))
@@ -514,6 +515,10 @@ class Client(_BaseClient):
         artifacts, listing every run's tasks concurrently (see
         :mod:`kfp_nb._metrics_frame` for the naming rule); False makes no
         extra call. The frame knows its client, for ``frame.kfp`` actions.
+
+        Pages are turned into columns as they arrive (their dicts are not
+        kept), so if paging fails midway the ``PaginationError.rows`` are the
+        runs read so far as frame rows (``{column: value}``).
         """
         from . import _accessor, _frames, _metrics_frame
 
@@ -536,11 +541,13 @@ class Client(_BaseClient):
             page_size=size,
             view=None,
             max_pages=_MAX_PAGES,
+            keep_rows=False,
         )
         bar = _Progress(progress, limit=limit, desc="runs")
-        rows = _collect(pages, limit, bar, keep=_name_match(name_contains))
-        names = self.experiment_names(namespace=namespace)
-        frame = _frames.runs_frame(rows, experiment_names=names)
+        columns = _frames.RunColumns()
+        _collect(pages, limit, bar, keep=_name_match(name_contains), into=columns)
+        columns.experiment_names = self.experiment_names(namespace=namespace)
+        frame = columns.frame()
         if metrics:
             frame = _metrics_frame.add_metrics(self, frame, progress=progress)
         return _accessor.remember(self, frame)
@@ -564,17 +571,21 @@ class Client(_BaseClient):
             order_by=None,
             page_size=200,
             max_pages=_MAX_PAGES,
+            keep_rows=False,
         )
+        columns = _frames.TaskColumns()
+        bar = _Progress(False, limit=None, desc="tasks")
         try:
-            rows = _collect(pages, None, _Progress(False, limit=None, desc="tasks"))
+            _collect(pages, None, bar, into=columns)
         except (_errors.NotFound, _errors.Unimplemented):
             if not run_id:
                 raise
             call = self._get_run_call(run_id, view="FULL", experiment_id=None)
-            rows = self._fallback_tasks(self._object(call, self._request(call)), run_id)
-        if not rows and run_id:
+            body = self._object(call, self._request(call))
+            columns.extend(self._fallback_tasks(body, run_id))
+        if not len(columns) and run_id:
             self._check_run(run_id)
-        return _frames.tasks_frame(rows)
+        return columns.frame()
 
     def _check_run(self, run_id: str) -> None:
         """NotFound when the run does not exist: ListTasks of a wrong id is empty."""
@@ -670,14 +681,22 @@ def _collect(
     progress: _Progress,
     *,
     keep: Callable[[dict], bool] | None = None,
-) -> list[dict[str, Any]]:
-    """Rows of every page (those ``keep`` accepts), up to ``limit``."""
-    rows: list[dict[str, Any]] = []
+    into: Any = None,
+) -> Any:
+    """Rows of every page (those ``keep`` accepts), up to ``limit``.
+
+    ``into``: a ``_frames`` column accumulator to fill instead of a list.
+    """
+    rows: Any = [] if into is None else into
     try:
         for items, pager in pages:
             _take(rows, items, pager, limit, progress, keep)
             if limit is not None and len(rows) >= limit:
-                return rows[:limit]
+                return rows
+    except _errors.PaginationError as exc:
+        if into is not None:
+            _frame_rows(exc, into)
+        raise
     finally:
         progress.close()
     return rows

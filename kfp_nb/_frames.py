@@ -76,10 +76,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import islice
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _states
 from ._filters import _user_stacklevel
@@ -88,6 +92,8 @@ from ._warnings import UnparsedValueWarning
 __all__ = [
     "RUN_COLUMNS",
     "TASK_COLUMNS",
+    "RunColumns",
+    "TaskColumns",
     "UnparsedValueWarning",
     "run_state_history",
     "runs_frame",
@@ -185,6 +191,14 @@ _TASK_FIELDS = (
 _TASK_DERIVED = (
     "type", "start_time", "error", "pod_names", "child_task_ids", "inputs", "outputs",
 )
+_RUN_TIMES = ("created_at", "scheduled_at", "started_at", "finished_at")
+_TASK_TIMES = ("create_time", "start_time", "end_time")
+#: Rows converted at once: at least this many, else a quarter of those held.
+_CHUNK_MIN = 200
+_CHUNK_SHARE = 4
+_BATCH = 1000
+#: A read-only empty object standing for a missing one.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _GO_ZERO = datetime(1, 1, 1)
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
@@ -199,7 +213,210 @@ _SHOWN = 5
 _Unparsed = list[dict[str, Any]]
 
 
+# -- column accumulators -----------------------------------------------------
+
+
+class _Columns:
+    """Rows fed page by page, held as typed column chunks instead of dicts.
+
+    Every few pages the pending raw values are converted to compact arrays, so a
+    listing's dicts can be dropped after each page and memory holds columns.
+    Chunks grow with the rows held (a quarter of them, at least
+    ``_CHUNK_MIN``): few conversions on long listings, a small pending part on
+    short ones. :meth:`frame` joins the chunks; the rules are the module's.
+    """
+
+    _what = ""
+    #: Categorical columns → their known values, in order.
+    _categories: dict[str, tuple[str, ...]] = {}
+    #: Columns whose unreadable values are noted, in the order they are reported.
+    _noted: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._chunks: list[dict[str, Any]] = []
+        self._done = 0
+        self._waiting = 0
+        self._pending = self._new_pending()
+        self._bad: _Unparsed = []
+        self._used = False
+
+    def __len__(self) -> int:
+        return self._done + self._waiting
+
+    def extend(self, items: Iterable[Any]) -> None:
+        """Add rows (wire JSON dicts, such as one page of a listing)."""
+        self._check_unused()
+        rows = iter(items)
+        while batch := list(islice(rows, _BATCH)):
+            if any(type(item) is not dict for item in batch):
+                first = len(self)
+                batch = [
+                    _as_dict(item, self._what, first + i) for i, item in enumerate(batch)
+                ]
+            self._add(batch)
+            self._waiting += len(batch)
+            if self._waiting >= max(_CHUNK_MIN, self._done // _CHUNK_SHARE):
+                self._flush()
+
+    def frame(self) -> pd.DataFrame:
+        """The frame of every row added (once: the chunks are released)."""
+        self._check_unused()
+        if self._waiting or not self._chunks:
+            self._flush()
+        self._used = True
+        chunks, self._chunks = self._chunks, []
+        out: dict[str, Any] = {}
+        for name in list(chunks[0]):
+            parts = [chunk.pop(name) for chunk in chunks]
+            known = self._categories.get(name)
+            out[name] = _join(parts) if known is None else _join_categories(parts, known)
+            del parts  # each column's chunks go before the next is joined
+        out = self._finish(out)
+        order = {name: rank for rank, name in enumerate(self._noted)}
+        bad = sorted(self._bad, key=lambda b: (order[b["column"]], b["row"]))
+        frame = pd.DataFrame(out, index=pd.RangeIndex(self._done), copy=False)
+        return _report(frame, bad, self._what)
+
+    def _check_unused(self) -> None:
+        if self._used:
+            raise RuntimeError(
+                f"these {self._what} columns already made their frame; start new ones"
+            )
+
+    def _flush(self) -> None:
+        bad: _Unparsed = []
+        chunk = self._convert(self._pending, bad)
+        for note in bad:
+            note["row"] += self._done
+        self._bad.extend(bad)
+        self._chunks.append(chunk)
+        self._done += self._waiting
+        self._waiting = 0
+        self._pending = self._new_pending()
+
+    def _new_pending(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _add(self, rows: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def _convert(self, pending: dict[str, Any], bad: _Unparsed) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _finish(self, out: dict[str, Any]) -> dict[str, Any]:
+        return out
+
+
+def _join(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    # Arrow-backed strings join as chunks, without a copy.
+    return type(parts[0])._concat_same_type(parts)
+
+
+def _join_categories(parts: list[pd.Categorical], known: tuple[str, ...]) -> Any:
+    """Known values in order, then every unknown one seen, sorted."""
+    seen = set().union(*(part.categories for part in parts))
+    dtype = pd.CategoricalDtype([*known, *sorted(seen.difference(known))])
+    codes = [part.set_categories(dtype.categories).codes for part in parts]
+    return pd.Categorical.from_codes(_join(codes), dtype=dtype)
+
+
 # -- runs -------------------------------------------------------------------
+
+
+class RunColumns(_Columns):
+    """Runs (wire JSON) gathered into the columns of :func:`runs_frame`.
+
+    ``extend`` takes a page at a time, so a listing never holds all its dicts;
+    ``frame`` gives the frame of every run added.
+    """
+
+    _what = "run"
+    _categories = {"state": _states.RUN_STATES, "storage_state": _STORAGE_KNOWN}
+    _noted = _RUN_TIMES
+
+    def __init__(self, *, experiment_names: Mapping[str, str] | None = None) -> None:
+        self.experiment_names: Mapping[str, str] = experiment_names or {}
+        self._param_chunks: list[tuple[int, dict[str, _ParamPart]]] = []
+        self._has_namespace = False
+        super().__init__()
+
+    def _new_pending(self) -> dict[str, Any]:
+        self._params: dict[str, list[Any]] = {}
+        return {name: [] for name in (*_RUN_FIELDS, *_RUN_DERIVED)}
+
+    def _add(self, runs: list[dict[str, Any]]) -> None:
+        cols = self._pending
+        for name in _RUN_FIELDS:
+            cols[name] += [run.get(name) for run in runs]
+        refs = [
+            run.get("pipeline_version_reference") or run.get("pipeline_reference")
+            for run in runs
+        ]
+        refs = [ref if isinstance(ref, dict) else _NOTHING for ref in refs]
+        cols["pipeline_id"] += [ref.get("pipeline_id") for ref in refs]
+        cols["pipeline_version_id"] += [
+            ref.get("pipeline_version_id") or run.get("pipeline_version_id")
+            for ref, run in zip(refs, runs)
+        ]
+        histories = [_list(run.get("state_history")) for run in runs]
+        cols["started_at"] += [_last_running(history) for history in histories]
+        cols["error"] += [
+            _message(run.get("error")) or _history_error(history)
+            for run, history in zip(runs, histories)
+        ]
+        self._add_params([_parameters(run) for run in runs])
+
+    def _add_params(self, found: list[Mapping[str, Any]]) -> None:
+        """One dense list per parameter name, ``None`` where a run has none."""
+        columns = self._params
+        for name in set().union(*found).difference(columns):
+            columns[name] = [None] * self._waiting
+        for name, values in columns.items():
+            values += [params.get(name) for params in found]
+
+    def _convert(self, cols: dict[str, Any], bad: _Unparsed) -> dict[str, Any]:
+        ids = cols["run_id"]
+        out: dict[str, Any] = {}
+        for name in ("run_id", "display_name", "experiment_id"):
+            out[name] = _text(cols[name])
+        out["state"] = _category_part(
+            cols["state"], _states.RUN_STATE_NUMBERS, _UNSPECIFIED
+        )
+        out["storage_state"] = _category_part(
+            cols["storage_state"], _states.STORAGE_STATE_NUMBERS, _STORAGE_UNSPECIFIED
+        )
+        for name in _RUN_TIMES:
+            out[name] = _times(cols[name], column=name, ids=ids, what="run", bad=bad)
+        out["duration"] = _duration(
+            out["finished_at"], out["started_at"], out["created_at"]
+        )
+        for name in _RUN_TAIL:
+            out[name] = _text(cols[name])
+        namespaces = cols["namespace"]
+        out["namespace"] = _text(namespaces)
+        self._has_namespace = self._has_namespace or any(
+            v is not None and v != "" for v in namespaces
+        )
+        params = {name: _ParamPart.of(values) for name, values in self._params.items()}
+        self._param_chunks.append((len(ids), params))
+        return out
+
+    def _finish(self, out: dict[str, Any]) -> dict[str, Any]:
+        out["experiment_name"] = _experiment_names(
+            out["experiment_id"], self.experiment_names
+        )
+        frame = {name: out[name] for name in RUN_COLUMNS}
+        if self._has_namespace:
+            frame["namespace"] = out["namespace"]
+        chunks, self._param_chunks = self._param_chunks, []
+        for name in sorted(set().union(*(params for _, params in chunks))):
+            parts = [(size, params.pop(name, None)) for size, params in chunks]
+            frame[PARAM_PREFIX + name] = _ParamPart.join(parts)
+        return frame
 
 
 def runs_frame(
@@ -208,97 +425,104 @@ def runs_frame(
     experiment_names: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per run: the columns of :data:`RUN_COLUMNS`, then ``param.*``."""
-    cols: dict[str, list[Any]] = {
-        name: [] for name in (*_RUN_FIELDS, *_RUN_DERIVED)
-    }
-    params: dict[str, tuple[list[int], list[Any]]] = {}
-    for row, raw in enumerate(runs):
-        run = _as_dict(raw, "run", row)
-        _collect_run(run, cols)
-        config = run.get("runtime_config")
-        values = config.get("parameters") if isinstance(config, dict) else None
-        if isinstance(values, dict):
-            for name, value in values.items():
-                rows, vals = params.setdefault(name, ([], []))
-                rows.append(row)
-                vals.append(value)
-    return _build_runs(cols, params, experiment_names or {})
+    columns = RunColumns(experiment_names=experiment_names)
+    columns.extend(runs)
+    return columns.frame()
 
 
-def _collect_run(run: Mapping[str, Any], cols: dict[str, list[Any]]) -> None:
-    get = run.get
-    for name in _RUN_FIELDS:
-        cols[name].append(get(name))
-    ref = get("pipeline_version_reference") or get("pipeline_reference")
-    ref = ref if isinstance(ref, dict) else {}
-    cols["pipeline_id"].append(ref.get("pipeline_id"))
-    cols["pipeline_version_id"].append(
-        ref.get("pipeline_version_id") or get("pipeline_version_id")
-    )
-    history = _list(get("state_history"))
-    cols["started_at"].append(_last_running(history))
-    cols["error"].append(_message(get("error")) or _history_error(history))
+def _parameters(run: Mapping[str, Any]) -> Mapping[str, Any]:
+    config = run.get("runtime_config")
+    values = config.get("parameters") if isinstance(config, dict) else None
+    return values if isinstance(values, dict) else _NOTHING
 
 
-def _build_runs(
-    cols: dict[str, list[Any]],
-    params: dict[str, tuple[list[int], list[Any]]],
-    experiment_names: Mapping[str, str],
-) -> pd.DataFrame:
-    ids = cols["run_id"]
-    bad: _Unparsed = []
-    out: dict[str, Any] = {}
-    for name in ("run_id", "display_name", "experiment_id"):
-        out[name] = _text(cols[name])
-    names = [experiment_names.get(e) if e else None for e in cols["experiment_id"]]
-    out["experiment_name"] = _text(names)
-    out["state"] = _category(
-        cols["state"], _states.RUN_STATES, _states.RUN_STATE_NUMBERS, _UNSPECIFIED
-    )
-    out["storage_state"] = _category(
-        cols["storage_state"],
-        _STORAGE_KNOWN,
-        _states.STORAGE_STATE_NUMBERS,
-        _STORAGE_UNSPECIFIED,
-    )
-    for name in ("created_at", "scheduled_at", "started_at", "finished_at"):
-        out[name] = _times(cols[name], column=name, ids=ids, what="run", bad=bad)
-    out["duration"] = _duration(
-        out["finished_at"], out["started_at"], out["created_at"]
-    )
-    for name in _RUN_TAIL:
-        out[name] = _text(cols[name])
-    if any(v is not None and v != "" for v in cols["namespace"]):
-        out["namespace"] = _text(cols["namespace"])
-    size = len(ids)
-    for name in sorted(params):
-        rows, values = params[name]
-        out[PARAM_PREFIX + name] = _param_column(rows, values, size)
-    return _report(pd.DataFrame(out, index=pd.RangeIndex(size)), bad, "run")
+def _experiment_names(ids: Any, names: Mapping[str, str]) -> Any:
+    """experiment_id → display name, looked up once per distinct id."""
+    codes, uniques = pd.factorize(ids)
+    found = np.array([*(names.get(u) for u in uniques), None], dtype=object)
+    return _text(list(found[codes]))
 
 
-def _param_column(rows: list[int], values: list[Any], size: int) -> Any:
-    """One parameter's values, typed from the kinds of values present."""
-    present = [(r, v) for r, v in zip(rows, values) if v is not None]
-    kinds = {type(v) for _, v in present}
-    dtype = _param_dtype(kinds, [v for _, v in present])
-    if dtype is None:
-        column = np.full(size, None, dtype=object)
-        for r, v in present:
-            column[r] = v  # one by one: dict and list values stay whole
-        return column
-    filled: list[Any] = [None] * size
-    for r, v in present:
-        filled[r] = v
-    return pd.array(filled, dtype=dtype)
+class _ParamPart:
+    """One parameter's values in one chunk: their kinds and a compact array.
+
+    Values of one simple kind are kept typed (bool, int64, float, str); other
+    chunks keep the objects, so the final dtype can still be any of them.
+    """
+
+    __slots__ = ("array", "kinds", "fits")
+
+    def __init__(self, array: Any, kinds: set[type], fits: bool) -> None:
+        self.array, self.kinds, self.fits = array, kinds, fits
+
+    @classmethod
+    def of(cls, values: list[Any]) -> _ParamPart:
+        present = [v for v in values if v is not None]
+        kinds = set(map(type, present))
+        dtype = _param_dtype(kinds, present)
+        fits = kinds != {int} or dtype is not None
+        if len(kinds) == 1 and dtype is not None:
+            return cls(_typed(values, dtype, len(present)), kinds, fits)
+        return cls(_objects(values), kinds, fits)
+
+    @staticmethod
+    def join(parts: list[tuple[int, _ParamPart | None]]) -> Any:
+        """The column over all chunks (``(rows, part)``), typed from every value."""
+        present = [part for _, part in parts if part is not None]
+        kinds = set().union(*(part.kinds for part in present))
+        fits = all(part.fits for part in present)
+        # Out-of-range ints make an all-int column objects; with floats, Float64.
+        dtype = _param_dtype(kinds, []) if fits or kinds != {int} else None
+        return _join([_ParamPart._as(part, dtype, size) for size, part in parts])
+
+    @staticmethod
+    def _as(part: _ParamPart | None, dtype: str | None, size: int) -> Any:
+        if part is None:
+            return np.full(size, None, dtype=object) if dtype is None else (
+                pd.array([None] * size, dtype=dtype)
+            )
+        array = part.array
+        if dtype is None:
+            if isinstance(array, np.ndarray):
+                return array
+            return array.to_numpy(dtype=object, na_value=None)
+        if isinstance(array, np.ndarray):
+            return pd.array(array, dtype=dtype)
+        return array if array.dtype == dtype else array.astype(dtype)
+
+
+_NUMPY_KIND = {"Int64": np.int64, "Float64": np.float64, "boolean": np.bool_}
+_MASKED = {
+    "Int64": pd.arrays.IntegerArray,
+    "Float64": pd.arrays.FloatingArray,
+    "boolean": pd.arrays.BooleanArray,
+}
+
+
+def _typed(values: list[Any], dtype: str, present: int) -> Any:
+    """Values of one kind (and None) as a pandas array of ``dtype``."""
+    if dtype == "string":
+        strings = _arrow_strings(values)
+        if strings is not None:
+            return pd.arrays.ArrowStringArray(strings)
+        return pd.array(values, dtype=dtype)
+    if present == len(values):
+        data, mask = np.array(values, dtype=_NUMPY_KIND[dtype]), None
+    else:
+        mask = np.array([v is None for v in values], dtype=bool)
+        data = np.array([0 if v is None else v for v in values], _NUMPY_KIND[dtype])
+    return _MASKED[dtype](data, np.zeros(len(values), bool) if mask is None else mask)
 
 
 def _param_dtype(kinds: set[type], values: list[Any]) -> str | None:
+    """The dtype of a parameter's values; ``values`` checks the int64 range."""
     if not kinds:
         return None
     if kinds == {bool}:
         return "boolean"
     if kinds == {int}:
+        if not values:
+            return "Int64"
         low, high = min(values), max(values)
         return "Int64" if -(2**63) <= low and high < 2**63 else None
     if kinds <= {int, float}:
@@ -311,14 +535,30 @@ def _param_dtype(kinds: set[type], values: list[Any]) -> str | None:
 # -- tasks ------------------------------------------------------------------
 
 
+class TaskColumns(_Columns):
+    """Tasks (wire JSON, either schema) gathered into the columns of :func:`tasks_frame`."""
+
+    _what = "task"
+    _categories = {"state": _states.TASK_STATES}
+    _noted = (*_TASK_TIMES, "execution_id")
+
+    def _new_pending(self) -> dict[str, Any]:
+        return {name: [] for name in (*_TASK_FIELDS, *_TASK_DERIVED)}
+
+    def _add(self, tasks: list[dict[str, Any]]) -> None:
+        cols = self._pending
+        for task in tasks:
+            _collect_task(task, cols)
+
+    def _convert(self, cols: dict[str, Any], bad: _Unparsed) -> dict[str, Any]:
+        return _build_tasks(cols, bad)
+
+
 def tasks_frame(tasks: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per task, in either task schema: the columns of :data:`TASK_COLUMNS`."""
-    cols: dict[str, list[Any]] = {
-        name: [] for name in (*_TASK_FIELDS, *_TASK_DERIVED)
-    }
-    for row, raw in enumerate(tasks):
-        _collect_task(_as_dict(raw, "task", row), cols)
-    return _build_tasks(cols)
+    columns = TaskColumns()
+    columns.extend(tasks)
+    return columns.frame()
 
 
 def _collect_task(task: Mapping[str, Any], cols: dict[str, list[Any]]) -> None:
@@ -421,17 +661,16 @@ def _artifact_id(value: Any) -> Any:
     return value
 
 
-def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
+def _build_tasks(cols: dict[str, list[Any]], bad: _Unparsed) -> dict[str, Any]:
     ids = cols["task_id"]
-    bad: _Unparsed = []
     out: dict[str, Any] = {}
     for name in ("task_id", "run_id", "parent_task_id", "name", "display_name"):
         out[name] = _text(cols[name])
     out["type"] = _text(cols["type"])
-    out["state"] = _category(
-        cols["state"], _states.TASK_STATES, _states.TASK_STATE_NUMBERS, _UNSPECIFIED
+    out["state"] = _category_part(
+        cols["state"], _states.TASK_STATE_NUMBERS, _UNSPECIFIED
     )
-    for name in ("create_time", "start_time", "end_time"):
+    for name in _TASK_TIMES:
         out[name] = _times(cols[name], column=name, ids=ids, what="task", bad=bad)
     out["duration"] = _duration(out["end_time"], out["start_time"], out["create_time"])
     for name in ("cache_fingerprint", "scope_path", "error"):
@@ -446,7 +685,7 @@ def _build_tasks(cols: dict[str, list[Any]]) -> pd.DataFrame:
     out["execution_id"] = _int64(cols["execution_id"], ids, bad)
     out["input_artifact_ids"] = _objects([s and s[1] for s in inputs])
     out["output_artifact_ids"] = _objects([s and s[1] for s in outputs])
-    return _report(pd.DataFrame(out, index=pd.RangeIndex(len(ids))), bad, "task")
+    return out
 
 
 def _counts(summaries: list[Any]) -> Any:
@@ -572,11 +811,31 @@ def _history_error(history: list[Any]) -> str | None:
 
 
 def _text(values: list[Any]) -> Any:
+    strings = _arrow_strings(values)
+    if strings is not None:
+        empty = pc.equal(strings, "")
+        if pc.any(empty).as_py():
+            strings = pc.if_else(empty, pa.scalar(None, strings.type), strings)
+        return pd.arrays.ArrowStringArray(strings)
     array = np.array(values, dtype=object) if values else np.empty(0, dtype=object)
     if array.ndim != 1:  # values that are lists themselves
         array = _objects(values)
     array[array == ""] = None
     return pd.array(array, dtype="string")
+
+
+def _arrow_strings(values: list[Any]) -> pa.Array | None:
+    """str/None values as the Arrow array of pandas' ``string`` dtype, when it is one.
+
+    None when pandas keeps strings as objects or a value is not a str; the
+    caller then converts with pandas (which also turns numbers into text).
+    """
+    if pd.StringDtype().storage != "pyarrow":
+        return None
+    try:
+        return pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -592,16 +851,41 @@ def _category(
     numbers: Mapping[int, str],
     missing: str,
 ) -> pd.Categorical:
-    names = [
-        missing
-        if v is None or v == ""
-        else numbers.get(v, str(v))
-        if isinstance(v, int) and not isinstance(v, bool)
-        else str(v)
-        for v in values
-    ]
-    unknown = sorted(set(names).difference(known))
-    return pd.Categorical(names, categories=[*known, *unknown])
+    return _join_categories([_category_part(values, numbers, missing)], known)
+
+
+def _category_part(
+    values: list[Any], numbers: Mapping[int, str], missing: str
+) -> pd.Categorical:
+    """Enum names (a number named, missing → ``missing``), categories as seen.
+
+    Each distinct value is named once; rows keep codes into those names.
+    """
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    codes, uniques = pd.factorize(array)  # None (and a NaN) → -1
+    names = [_enum_name(v, numbers, missing) for v in uniques]
+    blank = np.flatnonzero(codes < 0)
+    if len(blank):
+        codes = codes.copy()
+        codes[blank] = len(names)
+        names.append(missing)
+        for row in blank[np.array([v is not None for v in array[blank]], bool)]:
+            codes[row] = len(names)  # a NaN (stdlib-read JSON) is named "nan"
+            names.append(_enum_name(array[row], numbers, missing))
+    categories = list(dict.fromkeys(names))
+    position = np.array([categories.index(n) for n in names], dtype=np.int64)
+    return pd.Categorical.from_codes(
+        position[codes] if len(codes) else codes, categories=categories
+    )
+
+
+def _enum_name(value: Any, numbers: Mapping[int, str], missing: str) -> str:
+    if value is None or value == "":
+        return missing
+    if isinstance(value, int) and not isinstance(value, bool):
+        return numbers.get(value, str(value))
+    return str(value)
 
 
 def _times(
