@@ -10,7 +10,7 @@ LAB_PORT ?= 8888
 BUNDLE := kfp_nb/static/widget.js
 JS_SOURCES := $(shell find js/src -type f 2>/dev/null) js/package-lock.json js/build.mjs
 
-.PHONY: setup demo serve test test-js browser bench clean
+.PHONY: setup demo serve test test-js browser load bench clean
 
 setup: $(STAMP) $(BUNDLE)
 
@@ -49,6 +49,11 @@ test-js: $(BUNDLE)
 
 test: setup browser test-js
 	$(BIN)/python -m pytest -q tests notebooks --nbval-lax --nbval-current-env
+
+# Load (50 clients for KFP_NB_LOAD_SECONDS=60 s) and kill -9 tests of the embedded
+# server, about 2 minutes; CI runs them after `make test`.
+load: $(STAMP)
+	$(BIN)/python -m pytest -q -m load tests/load
 
 # Benchmarks print tables of medians and ratios; not part of `make test`.
 bench: setup browser
