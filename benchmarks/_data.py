@@ -9,15 +9,22 @@ view adds 5-10 tasks per run in the tasks-API schema (``Run.tasks``).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["PAGE_SIZE", "make_run", "pages", "runs"]
+__all__ = ["PAGE_SIZE", "make_run", "pages", "runs", "seeded_database"]
 
 PAGE_SIZE = 200
 START = 1_780_000_000  # 2026-05-28T20:26:40Z
@@ -184,3 +191,113 @@ def _body(batch: list[dict], total: int, number: int, *, last: bool) -> bytes:
     if not last:
         body["next_page_token"] = f"page-{number + 1:06d}"
     return orjson.dumps(body)
+
+
+# -- the same runs in a server database -------------------------------------------
+
+_FINAL_CONDITIONS = {"SUCCEEDED": "Succeeded", "FAILED": "Failed",
+                     "CANCELED": "Canceled"}  # fmt: skip
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _row(index: int) -> tuple[Any, ...]:
+    """``make_run(index)`` as a ``runs`` row (the columns the store writes)."""
+    run = make_run(index)
+    created = START + 60 * index
+    finished = run["finished_at"]
+    finished_s = (
+        0 if finished == EPOCH_TEXT
+        else int(datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp())
+    )  # fmt: skip
+    ref = run["pipeline_version_reference"]
+    state = run["state"]
+    return (
+        run["run_id"], run["experiment_id"], run["display_name"],
+        run.get("description", ""), run.get("storage_state", ""),
+        ref["pipeline_id"], ref["pipeline_version_id"],
+        _compact(run["runtime_config"]), run.get("service_account", ""),
+        created, created, finished_s, state,
+        _FINAL_CONDITIONS.get(state, state.capitalize()),
+        _compact(run["state_history"]), run.get("recurring_run_id", ""),
+        "Training pipeline", index,
+    )  # fmt: skip
+
+
+def _fingerprint() -> str:
+    """Changes with this data or the server's schema, so a stale cache is unused."""
+    from kfp_nb.server import _store
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(_store.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_folder() -> Path:
+    """Where seeded databases are kept (``KFP_NB_BENCH_CACHE`` overrides)."""
+    folder = os.environ.get("KFP_NB_BENCH_CACHE")
+    return Path(folder) if folder else Path(tempfile.gettempdir()) / "kfp-nb-bench"
+
+
+def _seed(path: Path, count: int) -> None:
+    """Insert ``count`` runs with the runs indexes dropped, then let the store
+    rebuild them (one sort per index, far faster than 17 index inserts a row)."""
+    from kfp_nb.server._store import Store
+
+    store = Store(str(path))
+    store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA cache_size=-262144")  # the random-key primary index fits
+    db.execute("PRAGMA synchronous=OFF")  # a crash leaves only the .partial file
+    try:
+        indexes = [
+            name for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='index' "
+                "AND tbl_name='runs' AND sql IS NOT NULL"
+            )
+        ]  # fmt: skip
+        db.execute("BEGIN")
+        for name in indexes:
+            db.execute(f"DROP INDEX {name}")
+        db.executemany(
+            "INSERT INTO experiments(experiment_id, display_name, description, "
+            "created_at, last_run_created_at) VALUES(?,?,?,?,?)",
+            [(exp, f"bench-{i}", "benchmark runs", START, START + 60 * count)
+             for i, exp in enumerate(_EXPERIMENTS)],
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO runs(run_id, experiment_id, display_name, description, "
+            "storage_state, pipeline_id, pipeline_version_id, runtime_config, "
+            "service_account, created_at, scheduled_at, finished_at, state, "
+            "conditions, state_history, recurring_run_id, pipeline_name, seed) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (_row(i) for i in range(count)),
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    Store(str(path)).close()  # recreates the indexes and gathers statistics
+
+
+def seeded_database(count: int, folder: str | os.PathLike[str]) -> tuple[str, bool]:
+    """A copy in ``folder`` of a database holding runs 0..count-1.
+
+    The seeded file is cached (``cache_folder()``), keyed by the count and a
+    fingerprint of this module and the store's schema. Returns (path of the
+    copy, whether the cache already held it).
+    """
+    cache = cache_folder()
+    cache.mkdir(parents=True, exist_ok=True)
+    cached = cache / f"runs-{count}-{_fingerprint()}.db"
+    hit = cached.exists()
+    if not hit:
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        for stale in cache.glob(f"runs-{count}-*.db"):
+            stale.unlink()
+        _seed(partial, count)
+        partial.replace(cached)
+    copy = Path(folder) / f"runs-{count}.db"
+    shutil.copyfile(cached, copy)
+    return str(copy), hit

@@ -29,15 +29,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tests' bulk seeding helper
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
 
+import _data
 import httpx
 import orjson
 
 from kfp_nb import Client
 from kfp_nb.server import launch
-from tests.browser._seed import seed_bulk
 
 PAGE_SIZE = 200
 TARGET_RATIO = 1.5
@@ -91,9 +92,8 @@ def median_time(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def measure(count: int, *, repeat: int, folder: str) -> dict[str, Any]:
-    db = f"{folder}/runs-{count}.db"
     start = time.perf_counter()
-    seed_bulk(db, count)
+    db, cached = _data.seeded_database(count, folder)
     seeded = time.perf_counter() - start
     with launch(db=db, demo=False) as server:
         params = client_query(server.url)

@@ -1,14 +1,16 @@
 """Embedded server: list latency on a page of 200, and throughput under concurrency.
 
-Writes ``--runs`` finished runs into a fresh database (the browser tests'
-``tests/browser/_seed.py``), starts the server with ``kfp_nb.server.launch`` on
-127.0.0.1 and measures, over loopback only:
+Serves ``--runs`` runs of ``benchmarks/_data.py`` (a seeded database, cached
+between benchmarks) with ``kfp_nb.server.launch`` on 127.0.0.1 and measures,
+over loopback only:
 
 * list latency of ``GET /apis/v2beta1/runs?page_size=200`` — without filter, and
   with a filter (state EQUALS SUCCEEDED and display_name IS_SUBSTRING) plus
   ``sort_by=display_name desc`` — on the first page and on a page about 50,000
   rows in (reached by following next-page tokens), so a keyset listing shows
-  the same cost at depth where OFFSET would grow;
+  the same cost at depth where OFFSET would grow. "after a write" times the
+  first page right after a run was archived or unarchived (untimed), so the
+  table changed and ``total_size`` is counted again rather than reused;
 * throughput (requests/s) and errors with 1, 10 and 50 concurrent clients (threads,
   each with its own ``httpx.Client``) walking pages for a fixed duration each;
 * ``EXPLAIN QUERY PLAN`` of the exact SQL the store runs for those listings
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import statistics
 import sys
@@ -34,15 +35,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tests' bulk seeding helper
+import _data
+import httpx
 
 from kfp_nb.server import launch
 from kfp_nb.server._query import RUNS, build_list_query
 from kfp_nb.server._store import Store
-from tests.browser._seed import seed_bulk
 
 RUNS_PATH = "/apis/v2beta1/runs"
 PAGE = 200
@@ -55,7 +57,7 @@ FILTER = json.dumps(
         "predicates": [
             {"key": "state", "operation": "EQUALS", "string_value": "SUCCEEDED"},
             {"key": "display_name", "operation": "IS_SUBSTRING",
-             "string_value": "bulk-0"},
+             "string_value": "train-0"},
         ]
     },
     separators=(",", ":"),
@@ -65,6 +67,9 @@ CASES = {
     "no filter": {},
     "filter + sort": {"filter": FILTER, "sort_by": SORT},
 }
+#: Archived and unarchived in turn to change the table between "after a write"
+#: samples (run 0 is AVAILABLE in the generated data).
+TOGGLED_RUN = _data.make_run(0)["run_id"]
 
 
 def _params(case: str, token: str = "") -> dict[str, Any]:
@@ -95,14 +100,19 @@ def _deep_token(client: httpx.Client, case: str, rows: int) -> tuple[str, int]:
 
 
 def _time_requests(
-    client: httpx.Client, params: dict[str, Any], samples: int
+    client: httpx.Client, params: dict[str, Any], samples: int, *, write: bool
 ) -> list[float]:
     _get(client, params)  # warm caches and the connection
     times = []
-    for _ in range(samples):
+    for i in range(samples):
+        if write:
+            action = "archive" if i % 2 == 0 else "unarchive"
+            client.post(f"{RUNS_PATH}/{TOGGLED_RUN}:{action}").raise_for_status()
         start = time.perf_counter()
         _get(client, params)
         times.append((time.perf_counter() - start) * 1000)
+    if write and samples % 2:
+        client.post(f"{RUNS_PATH}/{TOGGLED_RUN}:unarchive").raise_for_status()
     return times
 
 
@@ -112,17 +122,20 @@ def _p90(values: list[float]) -> float:
 
 
 def measure_latency(url: str, *, runs: int, repeat: int) -> list[dict[str, Any]]:
-    """Median/p90 latency per case, first page and a page deep in the listing."""
+    """Median/p90 latency per case: first page, deep page, first page after a write."""
     results = []
     with httpx.Client(base_url=url, timeout=60.0) as client:
         for case in CASES:
             depth = min(DEEP_ROWS, runs // 2)
             token, start_row = _deep_token(client, case, depth)
-            pages = [("first page", _params(case))]
+            pages = [("first page", _params(case), repeat * 5, False)]
             if token:
-                pages.append((f"~{start_row:,} rows in", _params(case, token)))
-            for where, params in pages:
-                times = _time_requests(client, params, repeat * 5)
+                pages.append(
+                    (f"~{start_row:,} rows in", _params(case, token), repeat * 5, False)
+                )
+            pages.append(("first, after a write", _params(case), repeat * 2, True))
+            for where, params, samples, write in pages:
+                times = _time_requests(client, params, samples, write=write)
                 results.append(
                     {
                         "case": case,
@@ -200,35 +213,39 @@ class _Recorder:
 
 
 def explain(db_path: str) -> list[dict[str, Any]]:
-    """Query plans of the SQL the store runs for each listing (read only)."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
+    """Query plans of the SQL the store runs for each listing (count and page)."""
+    store = Store(db_path)
     plans = []
     try:
-        for case, extra in CASES.items():
-            first = build_list_query(
-                RUNS, page_size=PAGE, page_token="",
-                sort_by=extra.get("sort_by", ""), filter_text=extra.get("filter", ""),
-            )  # fmt: skip
-            rec = _Recorder(db)
-            _, _, token = Store.list_rows(rec, first)  # type: ignore[arg-type]
-            queries = [("first page", rec.calls)]
-            if token:
-                deep = build_list_query(
-                    RUNS, page_size=PAGE, page_token=token, sort_by="", filter_text=""
-                )
+        with store.read() as db:
+            for case, extra in CASES.items():
+                first = build_list_query(
+                    RUNS, page_size=PAGE, page_token="",
+                    sort_by=extra.get("sort_by", ""),
+                    filter_text=extra.get("filter", ""),
+                )  # fmt: skip
                 rec = _Recorder(db)
-                Store.list_rows(rec, deep)  # type: ignore[arg-type]
-                queries.append(("next page (keyset)", rec.calls))
-            for where, calls in queries:
-                for sql, args in calls:
-                    rows = db.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()
-                    detail = [r["detail"] for r in rows]
-                    plans.append(
-                        {"case": case, "page": where, "sql": sql, "plan": detail}
-                    )
+                _, _, token = store.list_rows(rec, first)  # type: ignore[arg-type]
+                queries = [("first page", rec.calls)]
+                if token:
+                    deep = build_list_query(
+                        RUNS, page_size=PAGE, page_token=token, sort_by="",
+                        filter_text="",
+                    )  # fmt: skip
+                    rec = _Recorder(db)
+                    store.list_rows(rec, deep)  # type: ignore[arg-type]
+                    queries.append(("next page (keyset)", rec.calls))
+                for where, calls in queries:
+                    for sql, args in calls:
+                        if "list_generation" in sql:
+                            continue  # the change counter: one primary-key row
+                        rows = db.execute(f"EXPLAIN QUERY PLAN {sql}", args)
+                        detail = [r["detail"] for r in rows]
+                        plans.append(
+                            {"case": case, "page": where, "sql": sql, "plan": detail}
+                        )
     finally:
-        db.close()
+        store.close()
     return plans
 
 
@@ -236,12 +253,12 @@ def _uses_index(plan: list[str]) -> str:
     """SEARCH = the index seeks to a range; SCAN … USING INDEX = walks it in order."""
     text = " | ".join(plan)
     sort = " + temp b-tree sort" if "TEMP B-TREE" in text else ""
-    if "SEARCH" in text and "INDEX" in text:
+    main = plan[0] if plan else ""
+    if "SEARCH" in main and "INDEX" in main:
         return "yes, seeks to the range (SEARCH)" + sort
-    if "INDEX" in text or "PRIMARY KEY" in text:
-        # With LIMIT the walk stops after the page; a keyset page still starts at
-        # the index's first entry and skips the rows before the token.
-        return "yes, walked from its start (SCAN, no seek)" + sort
+    if "INDEX" in main or "PRIMARY KEY" in main:
+        # With LIMIT the walk stops after the page; a COUNT walks the whole index.
+        return "yes, walked from its start (SCAN)" + sort
     return "no, full table scan" + sort
 
 
@@ -251,18 +268,19 @@ def _met(ok: bool) -> str:
 
 def report(
     *, runs: int, latency: list[dict[str, Any]], load: list[dict[str, Any]],
-    plans: list[dict[str, Any]], seed_s: float,
+    plans: list[dict[str, Any]], seed_s: float, cached: bool,
 ) -> None:  # fmt: skip
-    print(f"\nEmbedded server, {runs:,} runs (seeded in {seed_s:.1f} s), "
+    origin = "cached" if cached else "seeded"
+    print(f"\nEmbedded server, {runs:,} runs ({origin} in {seed_s:.1f} s), "
           f"page_size={PAGE}, 127.0.0.1\n")  # fmt: skip
     print("List latency (ms)")
-    print(f"| {'listing':<14} | {'page':<18} | {'median':>7} | {'p90':>7} | "
+    print(f"| {'listing':<14} | {'page':<20} | {'median':>7} | {'p90':>7} | "
           f"{'n':>3} | target  | result  |")  # fmt: skip
-    print("|" + "-" * 16 + "|" + "-" * 20 + "|" + "-" * 9 + "|" + "-" * 9 + "|"
+    print("|" + "-" * 16 + "|" + "-" * 22 + "|" + "-" * 9 + "|" + "-" * 9 + "|"
           + "-" * 5 + "|" + "-" * 9 + "|" + "-" * 9 + "|")  # fmt: skip
     for row in latency:
         target = TARGET_PLAIN_MS if row["case"] == "no filter" else TARGET_FILTERED_MS
-        print(f"| {row['case']:<14} | {row['page']:<18} | {row['median']:7.1f} | "
+        print(f"| {row['case']:<14} | {row['page']:<20} | {row['median']:7.1f} | "
               f"{row['p90']:7.1f} | {row['samples']:>3} | ≤ {target:<4.0f}  | "
               f"{_met(row['median'] <= target):<7} |")  # fmt: skip
     print("\nThroughput (pages of 200, no filter, following tokens)")
@@ -283,7 +301,7 @@ def report(
         print(f"Target: 50 concurrent clients with no errors — {_met(ok)}")
     print("\nQuery plans (EXPLAIN QUERY PLAN of the SQL Store.list_rows runs)")
     for p in plans:
-        kind = "count" if "COUNT(*)" in p["sql"] else "page "
+        kind = "count" if "COUNT(*) FROM runs WHERE" in p["sql"] else "page "
         print(f"- {p['case']}, {p['page']}, {kind}: index used: "
               f"{_uses_index(p['plan'])}")  # fmt: skip
         print(f"    {' | '.join(p['plan'])}")
@@ -296,15 +314,14 @@ def main(argv: list[str] | None = None) -> None:
         "--repeat",
         type=int,
         default=5,
-        help="each latency case is timed 5 × REPEAT times, after a warm-up",
+        help="each latency case is timed 5 × REPEAT times (2 × after a write)",
     )
-    parser.add_argument("--seconds", type=float, default=10.0,
+    parser.add_argument("--seconds", type=float, default=5.0,
                         help="duration of each throughput level")  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kfp-nb-bench-") as folder:
-        db_path = os.path.join(folder, "runs.db")
         start = time.perf_counter()
-        seed_bulk(db_path, args.runs)
+        db_path, cached = _data.seeded_database(args.runs, folder)
         seed_s = time.perf_counter() - start
         plans = explain(db_path)
         with launch(db=db_path, timeout=120.0) as server:
@@ -313,7 +330,10 @@ def main(argv: list[str] | None = None) -> None:
                 measure_throughput(server.url, clients=n, seconds=args.seconds)
                 for n in CONCURRENCY
             ]
-        report(runs=args.runs, latency=latency, load=load, plans=plans, seed_s=seed_s)
+        report(
+            runs=args.runs, latency=latency, load=load, plans=plans, seed_s=seed_s,
+            cached=cached,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -155,6 +155,8 @@ class ListQuery:
     @property
     def order_sql(self) -> str:
         direction = "DESC" if self.desc else "ASC"
+        if self.sort_column == "0":  # metric sort: every row ties, the id decides
+            return f"{self.kind.id_column} {direction}"
         return f"{self.sort_column} {direction}, {self.kind.id_column} {direction}"
 
     def next_token(self, row: dict[str, Any]) -> str:
@@ -471,11 +473,13 @@ def build_list_query(
                 context="Failed to list",
             )
     where, args = _where(kind, preds)
-    cmp = "<" if desc else ">"
-    value = token.get("SortByFieldValue")
+    # The token's row starts the page: (sort value, id) at or past it, in the
+    # sort direction. Written as one row-value comparison so SQLite seeks the
+    # (column, id) index to it instead of walking from the start.
+    cmp = "<=" if desc else ">="
     keyset = (
-        f"({sort_column} {cmp} ? OR ({sort_column} = ? AND {kind.id_column} {cmp}= ?))",
-        [value, value, token.get("KeyFieldValue")],
+        f"({sort_column}, {kind.id_column}) {cmp} (?, ?)",
+        [token.get("SortByFieldValue"), token.get("KeyFieldValue")],
     )
     query = ListQuery(kind, size, sort_field, sort_column, desc, preds, where, args)
     query.keyset = keyset
