@@ -6,6 +6,7 @@ page through them one page at a time so rows reach the view progressively.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,11 +29,22 @@ MAX_CALLS = 8
 _MISSING = object()
 
 
+#: Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def short_error(exc: BaseException) -> str:
-    """The server's short message for an API error, else the exception text."""
+    """The server's short message for an API error, else the exception text.
+
+    A message quotes ids and names from the request ("Run <id> not found"): a
+    right-to-left override in one would reverse the words after it, so bidi
+    controls are shown as ``\\u202e`` escapes.
+    """
     if isinstance(exc, _errors.APIError) and exc.message:
-        return exc.message
-    return str(exc) or type(exc).__name__
+        message = exc.message
+    else:
+        message = str(exc) or type(exc).__name__
+    return _BIDI_CONTROLS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", message)
 
 
 def list_pages(

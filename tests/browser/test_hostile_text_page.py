@@ -314,6 +314,33 @@ def test_static_fallbacks_render_as_text_in_chromium(page: Page, hostile: dict) 
         assert not loose, (name, loose)
 
 
+@pytest.mark.parametrize("family", ["img", "rtl"])
+def test_panel_error_quoting_a_hostile_run_id(
+    page: Page, harness: Harness, hostile: dict, family: str
+) -> None:
+    payload = PAYLOADS[family]
+    panel = harness.show(lambda: RunView(hostile["client"], payload, polling=False))
+    errors = open_panel(page, panel)
+    banner = page.get_by_test_id("panel-error")
+    expect(banner).to_contain_text("not found", timeout=10_000)
+    words = banner.evaluate(
+        """el => { const node = [...el.querySelectorAll('*'), el].flatMap(e =>
+                       [...e.childNodes]).find(n => n.nodeType === 3
+                       && n.data.includes('not found'));
+                   const at = node.data.lastIndexOf('not found');
+                   const box = k => { const r = document.createRange();
+                       r.setStart(node, k); r.setEnd(node, k + 1);
+                       return r.getBoundingClientRect().left; };
+                   return [box(at), box(at + 4)]; }"""
+    )
+    assert words[0] < words[1], "'not found' is drawn right to left"
+    text = banner.text_content() or ""
+    assert payload.replace("\u202e", "\\u202e") in text, text
+    assert not banner.evaluate(_REORDERED)
+    _untouched(page)
+    expect_no_page_errors(errors)
+
+
 def test_compare_table_shows_run_and_metric_names_as_text(
     page: Page, harness: Harness, hostile: dict, artifacts: Path
 ) -> None:

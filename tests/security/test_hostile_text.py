@@ -200,3 +200,23 @@ def test_diff_html(hostile) -> None:
         html = kfp_nb.diff(client, a.run_id, b.run_id)._repr_html_()
         _check(f"diff html ({a.family}, {b.family})", html,
                [a.param_value, b.param_value])  # fmt: skip
+
+
+@pytest.mark.parametrize("family", ["img", "rtl"])
+def test_panel_error_quoting_a_hostile_id(hostile, family: str) -> None:
+    """The server quotes the asked id in its 404; the panel shows it as text and
+    shows bidi controls as escapes, so "not found" after an override reads
+    left to right."""
+    payload = PAYLOADS[family]
+    view = kfp_nb.RunView(hostile["client"], payload, polling=False)
+    try:
+        _settle(lambda: view.error, "the view's error")
+        error = view.error
+        assert "not found" in error
+        assert "\u202e" not in error
+        shown = payload.replace("\u202e", "\\u202e")
+        assert shown in error, error
+        data, _ = view._repr_mimebundle_()
+        _check("RunView error fallback", data["text/html"], [shown])
+    finally:
+        view.close()
