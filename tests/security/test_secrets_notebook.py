@@ -40,6 +40,8 @@ nbclient = pytest.importorskip("nbclient")
 
 TOKEN_ARG = "kfpnbTOKENarg-9f8e7d6c5b4a39281706"
 TOKEN_FILE = "kfpnbTOKENfile-0a1b2c3d4e5f60718293"
+#: Written over the token file mid-notebook, as kubelet rotates projected tokens.
+TOKEN_ROTATED = "kfpnbTOKENrot-fedcba9876543210abcd"
 TOKEN_HEADER = "kfpnbTOKENhdr-5566778899aabbccddee"
 COOKIES = {"oauth2_proxy": "CkValDict-5e4d3c2b1a0f9e8d", "authservice_session":
            "CkValSess-77aa88bb99cc00dd"}  # fmt: skip
@@ -47,7 +49,8 @@ COOKIE_HEADER_VALUE = "CkValHead-1234abcd5678efgh"
 COOKIE_HEADER = f"authservice_session={COOKIE_HEADER_VALUE}; theme=dark"
 COOKIE_IN_HEADERS = "CkValHdrs-0f1e2d3c4b5a6978"
 SECRETS = (
-    TOKEN_ARG, TOKEN_FILE, TOKEN_HEADER, *COOKIES.values(), COOKIE_HEADER_VALUE,
+    TOKEN_ARG, TOKEN_FILE, TOKEN_ROTATED, TOKEN_HEADER, *COOKIES.values(),
+    COOKIE_HEADER_VALUE,
     COOKIE_IN_HEADERS,
 )  # fmt: skip
 #: The demo artifact shown for each viewer kind: (output key, edge-case run index).
@@ -293,6 +296,21 @@ def _cells(targets: dict[str, list[str]], auth_url: str, dead_url: str) -> list[
             settle(lambda: bad_table.error and bad_view.error, "the panels' errors")
             keep("bad_table.error", bad_table.error)
             keep("bad_view.error", bad_view.error)
+            # The token file rotates (a new file renamed over it, as kubelet does):
+            # the next request sends the new token, which must not leak either.
+            rotating = Client(AUTH, cookies=env["KFP_NB_TEST_COOKIE_HEADER"])
+            for step in ("before rotation", "after rotation"):
+                if step == "after rotation":
+                    path = env["KF_PIPELINES_SA_TOKEN_PATH"]
+                    with open(path + ".new", "w") as fh:
+                        fh.write(env["KFP_NB_TEST_ROTATED"] + "\\n")
+                    os.replace(path + ".new", path)
+                try:
+                    rotating.list_runs()
+                except Exception as exc:
+                    keep(f"str({{step}})", str(exc))
+                    keep(f"vars({{step}})", repr(vars(exc)))
+                    keep(f"repr(rotating) {{step}}", repr(rotating))
         """)
         ),
         # Uncaught: the traceback itself is saved in the notebook.
@@ -337,6 +355,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "KFP_NB_TEST_COOKIE_HEADER": COOKIE_HEADER,
             "KFP_NB_TEST_HEADER_TOKEN": TOKEN_HEADER,
             "KFP_NB_TEST_HEADER_COOKIE": COOKIE_IN_HEADERS,
+            "KFP_NB_TEST_ROTATED": TOKEN_ROTATED,
             "KFP_NB_TEST_LOG": str(folder / "kernel.log"),
             "KFP_NB_TEST_SEEN": str(folder / "seen.json"),
         }
@@ -394,7 +413,7 @@ def test_every_credential_reached_the_server_that_checks_them(executed) -> None:
     seen = executed["auth_seen"]
     auths = {s["auth"] for s in seen}
     cookies = " ".join(s["cookie"] for s in seen)
-    for token in (TOKEN_ARG, TOKEN_FILE, TOKEN_HEADER):
+    for token in (TOKEN_ARG, TOKEN_FILE, TOKEN_ROTATED, TOKEN_HEADER):
         assert f"Bearer {token}" in auths, f"no request carried {token[:5]}..."
     for value in (*COOKIES.values(), COOKIE_HEADER_VALUE, COOKIE_IN_HEADERS):
         assert value in cookies
@@ -411,6 +430,8 @@ def test_the_notebook_showed_every_surface(executed) -> None:
         assert states[f"viewer {kind}"]["spec"], kind
     for name in ("401 token arg", "401 token file", "401 headers", "401 artifact"):
         assert "401" in seen[f"str({name})"] or "uthent" in seen[f"str({name})"]
+    for step in ("before rotation", "after rotation"):
+        assert "KF_PIPELINES_SA_TOKEN_PATH" in seen[f"str({step})"], step
     assert (
         "refused" in seen["str(refused)"].lower()
         or "connect" in seen["str(refused)"].lower()
