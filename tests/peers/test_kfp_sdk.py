@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 kfp = pytest.importorskip("kfp")
-from kfp import dsl  # noqa: E402
-from kfp_server_api.rest import ApiException  # noqa: E402
+from kfp import dsl
+from kfp_server_api.rest import ApiException
 
-from kfp_nb.server import launch  # noqa: E402
-from kfp_nb.server._pipelines import DEMO_PIPELINES  # noqa: E402
+from kfp_nb.server import launch
+from kfp_nb.server._pipelines import DEMO_PIPELINES
 
 EPOCH_YEAR = 1970
 
@@ -134,7 +134,9 @@ def test_list_runs_pages_sorts_and_filters(sdk, package):
     )
     hit = sdk.list_runs(experiment_id=exp, filter=only)
     assert [r.run_id for r in hit.runs] == [ids[3]]
-    assert sdk.list_runs(experiment_id=exp, filter=only.replace("-3", "-9")).runs is None
+    assert (
+        sdk.list_runs(experiment_id=exp, filter=only.replace("-3", "-9")).runs is None
+    )
 
 
 def test_get_run_missing_is_an_api_exception(sdk):
@@ -153,12 +155,15 @@ def test_archive_and_unarchive(sdk, package):
     assert sdk.archive_run(run.run_id) == {}
     assert sdk.get_run(run.run_id).storage_state == "ARCHIVED"
     archived = json.dumps(
-        {"predicates": [{"key": "storage_state", "operation": 1,
-                         "stringValue": "ARCHIVED"}]}  # fmt: skip
+        {
+            "predicates": [
+                {"key": "storage_state", "operation": 1, "stringValue": "ARCHIVED"}
+            ]
+        }
     )
-    assert [r.run_id for r in sdk.list_runs(experiment_id=exp, filter=archived).runs] == [
-        run.run_id
-    ]
+    assert [
+        r.run_id for r in sdk.list_runs(experiment_id=exp, filter=archived).runs
+    ] == [run.run_id]
     assert sdk.unarchive_run(run.run_id) == {}
     assert sdk.get_run(run.run_id).storage_state == "AVAILABLE"
 

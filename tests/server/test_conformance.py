@@ -139,7 +139,10 @@ def test_05b_timestamps_are_protojson_rfc3339(api, stamp):
         assert "RFC 3339" in resp.json()["message"]
     ok = api.post(
         "/experiments",
-        json={"display_name": uuid.uuid4().hex, "created_at": "2024-01-02T03:04:05+01:00"},
+        json={
+            "display_name": uuid.uuid4().hex,
+            "created_at": "2024-01-02T03:04:05+01:00",
+        },
     )
     assert ok.status_code == 200, ok.text
 
@@ -152,7 +155,9 @@ def test_05c_protojson_values_inside_task_messages(api, training_spec):
         return {**base, "outputs": {"parameters": [{"parameter_key": "k", **param}]}}
 
     # An enum number is read and written back by name; an unknown one is refused.
-    ok = api.post("/tasks", json={**outputs(type=9), "pods": [{"name": "x", "type": 2}]})
+    ok = api.post(
+        "/tasks", json={**outputs(type=9), "pods": [{"name": "x", "type": 2}]}
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["outputs"]["parameters"][0]["type"] == "OUTPUT"
     assert ok.json()["pods"][0]["type"] == "EXECUTOR"
