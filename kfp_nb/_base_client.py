@@ -890,13 +890,18 @@ class _Confirmed(_errors.KFPError):
 
     def __init__(self, call: _Call) -> None:
         super().__init__(f"{call.endpoint} confirmed")
+        logger.info(
+            "%s: no answer, but reading run %s back shows the %s took effect",
+            call.endpoint, call.run_id, call.action,
+        )  # fmt: skip
 
 
 def _connect_failure(exc: httpx.TransportError) -> bool:
-    """Failures where the request surely never reached the server."""
+    """Failures where the request surely never reached the server, and a retry
+    may help: not an unknown host name or a certificate that fails checking."""
     return isinstance(
         exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-    )
+    ) and not _transport.permanent_failure(exc)
 
 
 def _log_failure(request: httpx.Request, exc: Exception) -> None:

@@ -702,6 +702,25 @@ def _failure_kind(exc: BaseException, said: str) -> str:
     return "other"
 
 
+def permanent_failure(exc: BaseException) -> bool:
+    """A connect failure that retrying cannot fix: an unknown host name, or a
+    TLS problem (certificate or protocol). A temporary DNS failure is not."""
+    said = _first_line(str(exc))
+    kind = _failure_kind(exc, said)
+    if kind in ("tls-verify", "tls"):
+        return True
+    if kind != "dns":
+        return False
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return seen.errno not in (socket.EAI_AGAIN,)
+        seen = seen.__cause__ or seen.__context__
+    return "temporary" not in said.lower()
+
+
 def _env_proxy(host: str) -> tuple[str, str] | None:
     """``(proxy URL with user info hidden, variable)`` httpx takes for ``host``.
 

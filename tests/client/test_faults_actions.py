@@ -8,6 +8,7 @@ lost on the way back), or never lets it reach the app (lost on the way in).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -77,7 +78,8 @@ PREPARE = {"unarchive": "archive"}
 
 
 @pytest.mark.parametrize("action", ["terminate", "archive", "unarchive", "delete"])
-def test_applied_action_whose_answer_is_lost_is_confirmed(stalling, action):
+def test_applied_action_whose_answer_is_lost_is_confirmed(stalling, action, caplog):
+    caplog.set_level(logging.INFO, logger="kfp_nb")
     url, recorder, rules = stalling
     run_id = _new_run(url)
     if action in PREPARE:
@@ -88,6 +90,7 @@ def test_applied_action_whose_answer_is_lost_is_confirmed(stalling, action):
     sent = _sent(recorder, run_id)
     assert sent.count(f"{method} {path}") == 1  # never re-sent
     assert sent[-1] == f"GET /apis/v2beta1/runs/{run_id}"  # read back instead
+    assert f"reading run {run_id} back shows the {action} took effect" in caplog.text
     with _client(url) as client:
         if action == "delete":
             with pytest.raises(kfp_nb.NotFound):

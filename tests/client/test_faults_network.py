@@ -112,9 +112,25 @@ def test_dns_failure_names_the_host_and_says_it_did_not_resolve(lookups, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_dns_failure_is_retried_for_gets_like_any_connect_error(lookups, mode):
+def test_an_unknown_name_is_not_retried(lookups, mode):
     _fails("http://kfp.invalid:8888", mode, kfp_nb.ConnectError, retries=2, backoff=0)
-    assert lookups == ["kfp.invalid"] * 3
+    assert lookups == ["kfp.invalid"]  # NXDOMAIN will not change in a second
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_temporary_dns_failure_is_retried(monkeypatch, mode):
+    asked: list[str] = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    error = _fails(
+        "http://kfp.example.invalid", mode, kfp_nb.ConnectError, retries=2, backoff=0
+    )
+    assert len(asked) == 3
+    assert "could not be resolved" in str(error)
 
 
 # --- TLS ----------------------------------------------------------------------
@@ -128,6 +144,19 @@ def test_unknown_ca_is_a_tls_error_with_the_host_and_verify_hint(tls, mode):
     assert url in text and "certificate could not be verified" in text
     assert "verify='/path/to/ca.pem'" in text
     assert "CERTIFICATE_VERIFY_FAILED" in text  # the TLS library's own reason
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_certificate_failure_is_not_retried(tls, mode, monkeypatch):
+    from kfp_nb import _transport
+
+    checks = []
+    real = _transport.permanent_failure
+    monkeypatch.setattr(
+        _transport, "permanent_failure", lambda exc: checks.append(exc) or real(exc)
+    )
+    _fails(tls[0], mode, kfp_nb.ConnectError, retries=3, backoff=0)
+    assert len(checks) == 1  # one attempt: a retry cannot fix a certificate
 
 
 @pytest.mark.parametrize("mode", MODES)
