@@ -897,11 +897,14 @@ class _Confirmed(_errors.KFPError):
 
 
 def _connect_failure(exc: httpx.TransportError) -> bool:
-    """Failures where the request surely never reached the server, and a retry
-    may help: not an unknown host name or a certificate that fails checking."""
-    return isinstance(
-        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-    ) and not _transport.permanent_failure(exc)
+    """Failures a GET is retried after: no connection (but not an unknown host
+    name or a certificate that fails checking), or a connection dropped before
+    the answer (a restarted server or port-forward). Never a slow answer."""
+    dropped = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+    return isinstance(exc, dropped) or (
+        isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        and not _transport.permanent_failure(exc)
+    )
 
 
 def _log_failure(request: httpx.Request, exc: Exception) -> None:

@@ -211,3 +211,17 @@ def test_a_gateway_timeout_on_create_run_says_check_before_resending(status):
     assert "may still have applied" in info.value.hint
     assert "try again" not in info.value.hint
     assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "dropped",
+    [httpx.RemoteProtocolError("Server disconnected without sending a response."),
+     httpx.ReadError("[Errno 104] Connection reset by peer")],
+    ids=["disconnected", "reset"],
+)  # fmt: skip
+def test_a_get_whose_connection_dropped_is_retried(waits, mode, dropped):
+    """A restarted server or port-forward drops the kept-alive connection."""
+    fake = FakeServer().on("GET", ".*", dropped, reply(200, run_body()))
+    assert _get(fake, mode, retries=1).run_id == "r1"
+    assert len(fake.requests) == 2 and len(waits) == 1
