@@ -199,3 +199,27 @@ def test_wait_times_out_on_a_run_that_keeps_running(sdk, package):
     with pytest.raises(ApiException) as gone:
         sdk.get_run(run.run_id)
     assert gone.value.status == 404
+
+
+def test_experiment_calls(sdk):
+    name = f"sdk-exp-{uuid.uuid4().hex[:8]}"
+    exp = sdk.create_experiment(name=name, description="made by the SDK")
+    assert sdk.get_experiment(experiment_id=exp.experiment_id).description == (
+        "made by the SDK"
+    )
+    sdk.archive_experiment(exp.experiment_id)
+    assert sdk.get_experiment(experiment_name=name).storage_state == "ARCHIVED"
+    sdk.unarchive_experiment(exp.experiment_id)
+    sdk.delete_experiment(exp.experiment_id)
+    with pytest.raises(ApiException) as gone:
+        sdk.get_experiment(experiment_id=exp.experiment_id)
+    assert gone.value.status == 404
+
+
+def test_unserved_services_answer_the_gateway_not_found(sdk):
+    # Pipelines and recurring runs are not served (CONFORMANCE.md, Peers).
+    for call in (sdk.list_pipelines, sdk.list_recurring_runs):
+        with pytest.raises(ApiException) as caught:
+            call()
+        assert caught.value.status == 404
+        assert json.loads(caught.value.body) == {"code": 5, "message": "Not Found"}
