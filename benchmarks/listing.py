@@ -1,26 +1,32 @@
 """``client.runs()`` against the embedded server, beside a raw-bytes fetch.
 
-For 10,000 and 100,000 finished runs (written straight into the database by the
-browser tests' ``tests/browser/_seed.py``), the embedded server is started with
+For 10,000 and 100,000 runs of ``benchmarks/_data.py`` (seeded databases,
+cached between benchmarks), one embedded server per size is started with
 ``kfp_nb.server.launch`` and, side by side in this process:
 
 * kfp_nb: ``client.runs(page_size=200, progress=False)`` — pages, parsing, the
-  experiment-names call and the frame;
+  experiment-names call and the frame (its default query: archived runs hidden,
+  newest first);
 * raw: plain ``httpx.Client`` (keep-alive, gzip accepted) fetching the same
   pages — the very query the client sends, captured from its first request —
   keeping the body bytes and reading only ``next_page_token`` (with orjson) to
-  follow the chain.
+  follow the chain;
+* the progress bar: ``client.runs(progress=True)`` at the smallest size (tqdm
+  drawing to stderr), against ``progress=False``.
 
-Prints medians over ``--repeat`` runs, kfp_nb/raw (target ≤ 1.5×) and the
-100k/10k growth (target ≤ 12×). Run: ``.venv/bin/python benchmarks/listing.py``.
-At 100,000 runs one listing takes ~30 s here (~58 ms a page on the server), so
-the default (5 repeats, both paths, plus a warm-up) takes about 6 minutes.
+Each repetition times every size and path in turn (their order alternates), so
+drift on a busy machine hits all of them alike; medians over ``--repeat``
+repetitions are printed with kfp_nb/raw (target ≤ 1.5×), the 100k/10k growth
+(target ≤ 12×) and the progress-bar cost. Run: ``.venv/bin/python
+benchmarks/listing.py``; the default takes about a minute and a half on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import statistics
 import sys
 import tempfile
@@ -43,6 +49,7 @@ from kfp_nb.server import launch
 PAGE_SIZE = 200
 TARGET_RATIO = 1.5
 TARGET_GROWTH = 12.0
+RUNS_PATH = "/apis/v2beta1/runs"
 
 
 class _Recorder(httpx.HTTPTransport):
@@ -65,78 +72,129 @@ def client_query(url: str) -> dict[str, str]:
     return recorder.params
 
 
-def raw_pages(http: httpx.Client, params: dict[str, str]) -> tuple[int, int]:
-    """Every page's bytes; returns (pages, bytes) after decompression."""
+def raw_pages(
+    http: httpx.Client, params: dict[str, str], *, max_pages: int = 0
+) -> tuple[int, int, int]:
+    """Every page's bytes; returns (pages, bytes after decompression, runs)."""
     query = dict(params)
-    pages = size = 0
+    pages = size = rows = 0
     while True:
-        response = http.get("/apis/v2beta1/runs", params=query)
+        response = http.get(RUNS_PATH, params=query)
         response.raise_for_status()
         body = response.content
         pages += 1
         size += len(body)
-        token = orjson.loads(body).get("next_page_token")
-        if not token:
-            return pages, size
+        parsed = orjson.loads(body)
+        rows += len(parsed.get("runs") or ())
+        token = parsed.get("next_page_token")
+        if not token or pages == max_pages:
+            return pages, size, rows
         query["page_token"] = token
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def measure(count: int, *, repeat: int, folder: str) -> dict[str, Any]:
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
     start = time.perf_counter()
-    db, cached = _data.seeded_database(count, folder)
-    seeded = time.perf_counter() - start
-    with launch(db=db, demo=False) as server:
-        params = client_query(server.url)
-        headers = {"accept-encoding": "gzip"}
-        with (
-            Client(server.url) as client,
-            httpx.Client(base_url=server.url, headers=headers, timeout=60) as http,
-        ):
-            frame = client.runs(page_size=PAGE_SIZE, progress=False)  # warm up
-            assert len(frame) == count, (len(frame), count)
-            pages, size = raw_pages(http, params)
-            probe = http.get("/apis/v2beta1/runs", params=params)
-            encoding = probe.headers.get("content-encoding", "identity")
-            raw = median_time(lambda: raw_pages(http, params), repeat)
-            kfp = median_time(
-                lambda: client.runs(page_size=PAGE_SIZE, progress=False), repeat
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+class _Size:
+    """One server holding ``count`` runs, its clients and the times measured."""
+
+    def __init__(self, count: int, url: str, seeded: float, cached: bool) -> None:
+        self.count, self.url, self.seeded, self.cached = count, url, seeded, cached
+        self.times: dict[str, list[float]] = {"raw": [], "kfp_nb": [], "bar": []}
+        self.client = Client(url)
+        self.http = httpx.Client(
+            base_url=url, headers={"accept-encoding": "gzip"}, timeout=60
+        )
+        self.pages = self.size = self.rows = 0
+        self.encoding = "identity"
+
+    def warm(self, params: dict[str, str]) -> None:
+        """Connections, code paths and the count cache, without a full pass."""
+        raw_pages(self.http, params, max_pages=5)
+        self.client.runs(page_size=PAGE_SIZE, progress=False, limit=5 * PAGE_SIZE)
+        probe = self.http.get(RUNS_PATH, params=params)
+        self.encoding = probe.headers.get("content-encoding", "identity")
+
+    def measure(self, path: str, params: dict[str, str]) -> None:
+        if path == "raw":
+            took, (self.pages, self.size, self.rows) = _timed(
+                lambda: raw_pages(self.http, params)
             )
-    return {
-        "count": count, "seeded": seeded, "pages": pages, "mb": size / 1e6,
-        "encoding": encoding, "raw": raw, "kfp_nb": kfp, "params": params,
-    }  # fmt: skip
+        else:
+            show = path == "bar"
+            with contextlib.redirect_stderr(io.StringIO()):
+                took, frame = _timed(
+                    lambda: self.client.runs(page_size=PAGE_SIZE, progress=show)
+                )
+            # The client hides archived runs (its query asks the server to).
+            assert len(frame) == self.rows > 0.9 * self.count, (len(frame), self.rows)
+        self.times[path].append(took)
+
+    def close(self) -> None:
+        self.client.close()
+        self.http.close()
 
 
-def report(rows: list[dict[str, Any]]) -> None:
-    print(f"query sent by client.runs(): {rows[0]['params']}")
+def run(sizes: list[int], repeat: int, folder: str) -> tuple[list[_Size], dict]:
+    with contextlib.ExitStack() as stack:
+        measured = []
+        for count in sizes:
+            start = time.perf_counter()
+            db, cached = _data.seeded_database(count, folder)
+            seeded = time.perf_counter() - start
+            server = stack.enter_context(launch(db=db, demo=False, timeout=120.0))
+            size = _Size(count, server.url, seeded, cached)
+            stack.callback(size.close)
+            measured.append(size)
+            print(f"  {count:,} runs {'cached' if cached else 'seeded'} in "
+                  f"{seeded:.1f} s", flush=True)  # fmt: skip
+        params = client_query(measured[0].url)
+        for size in measured:
+            size.warm(params)
+        for rep in range(repeat):
+            for size in measured:
+                paths = ["raw", "kfp_nb"] if rep % 2 == 0 else ["kfp_nb", "raw"]
+                if size is measured[0]:
+                    paths.append("bar")
+                for path in paths:
+                    size.measure(path, params)
+            print(f"  repetition {rep + 1}/{repeat} done", flush=True)
+        return measured, params
+
+
+def report(sizes: list[_Size], params: dict[str, str], repeat: int) -> None:
+    print(f"\nquery sent by client.runs(): {params}")
+    print(f"medians of {repeat} repetitions (sizes and paths interleaved)\n")
     print(
         "| runs | pages | body MB | encoding | raw httpx ms | client.runs() ms "
         f"| kfp_nb/raw (≤{TARGET_RATIO}) |"
     )
     print("|---" * 7 + "|")
-    for r in rows:
+    med = {s.count: {k: statistics.median(v) for k, v in s.times.items() if v}
+           for s in sizes}  # fmt: skip
+    for s in sizes:
+        m = med[s.count]
         print(
-            f"| {r['count']:,} | {r['pages']} | {r['mb']:.1f} | {r['encoding']} "
-            f"| {r['raw'] * 1000:,.0f} | {r['kfp_nb'] * 1000:,.0f} "
-            f"| {r['kfp_nb'] / r['raw']:.2f}× |"
+            f"| {s.count:,} | {s.pages} | {s.size / 1e6:.1f} | {s.encoding} "
+            f"| {m['raw'] * 1000:,.0f} | {m['kfp_nb'] * 1000:,.0f} "
+            f"| {m['kfp_nb'] / m['raw']:.2f}× |"
         )
-    by = {r["count"]: r for r in rows}
-    if 10_000 in by and 100_000 in by:
+    print()
+    if len(sizes) > 1:
+        small, big = sizes[0].count, sizes[-1].count
+        scale = big / small
+        target = TARGET_GROWTH * scale / 10
         for path in ("raw", "kfp_nb"):
-            ratio = by[100_000][path] / by[10_000][path]
-            print(
-                f"{path}: 100k/10k time = {ratio:.1f}× (target ≤ {TARGET_GROWTH:.0f}×)"
-            )
+            ratio = med[big][path] / med[small][path]
+            print(f"{path}: {big:,}/{small:,} time = {ratio:.1f}× "
+                  f"(target ≤ {target:.0f}×)")  # fmt: skip
+    first = sizes[0]
+    bar = med[first.count]["bar"] / med[first.count]["kfp_nb"]
+    print(f"progress bar at {first.count:,} runs: {bar:.2f}× the time without it")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,14 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    print(f"python {sys.version.split()[0]}, medians of {args.repeat} runs", flush=True)
-    rows = []
+    print(f"python {sys.version.split()[0]}, {args.repeat} repetitions", flush=True)
     with tempfile.TemporaryDirectory(prefix="kfp-nb-bench-") as folder:
-        for count in args.sizes:
-            rows.append(measure(count, repeat=args.repeat, folder=folder))
-            print(f"  measured {count:,} (seeded in {rows[-1]['seeded']:.1f} s)",
-                  flush=True)  # fmt: skip
-    report(rows)
+        sizes, params = run(sorted(args.sizes), args.repeat, folder)
+    report(sizes, params, args.repeat)
 
 
 if __name__ == "__main__":

@@ -212,22 +212,17 @@ class _Unusual(Exception):
 #: 10000-01-01T00:00:00Z: later times do not fit RFC 3339 (the model refuses them).
 _MAX_SECONDS = 253_402_300_800
 _EPOCH_TEXT = "1970-01-01T00:00:00Z"
-_PLAIN_TIME = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\+00:00|Z)")
-_LONG_DIGITS = re.compile(r"\d{19}")
+_PLAIN_TIME = re.compile(
+    r"([1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(?:\+00:00|Z)"
+)
+#: orjson reads an integer literal past 64 bits as a float this large; ``json``
+#: (the model path) keeps it an exact int.
+_INEXACT = float(2**63)
 _RUN_TEXT = ("experiment_id", "run_id", "display_name", "storage_state")
 _HISTORY_KEYS = frozenset({"update_time", "state", "error"})
 _STATUS_KEYS = frozenset({"code", "message"})
 _CONFIG_KEYS = frozenset({"parameters", "pipeline_root"})
-
-
-def _loads(text: str) -> Any:
-    """``json.loads``, by orjson when that gives the same values (3× faster).
-
-    orjson reads an integer past 64 bits as a float; ``json`` keeps it exact.
-    """
-    if _LONG_DIGITS.search(text):
-        return json.loads(text)
-    return orjson.loads(text)
 
 
 def _seconds_text(value: Any) -> str:
@@ -242,16 +237,24 @@ def _seconds_text(value: Any) -> str:
 def _history_time(text: Any) -> str | None:
     """A stored ``update_time`` → wire text (None: left out), as the model does.
 
-    Whole seconds in UTC (what this server writes) take a shortcut; anything
-    else (offsets, fractions, Go's zero time) is read by the model's own field.
-    A ValueError sends the run to the model path, which raises it in its words.
+    UTC times (``Z`` or ``+00:00``, up to 9 fraction digits, as this server
+    and real ones write them) take a shortcut; anything else (other offsets,
+    Go's zero time) is read by the model's own field. A ValueError sends the
+    run to the model path, which raises it in its own words.
     """
-    if type(text) is str and _PLAIN_TIME.fullmatch(text):
-        base = text[:19]
-        datetime.fromisoformat(base)  # checks the ranges (month 13 is refused)
+    found = _PLAIN_TIME.fullmatch(text) if type(text) is str else None
+    if found is None:
+        when = RuntimeStatus.model_validate({"update_time": text}).update_time
+        return None if when is None else format_timestamp(when)
+    base, fraction = found.groups()
+    datetime.fromisoformat(base)  # checks the ranges (month 13 is refused)
+    micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    if not micros:
         return None if base == "1970-01-01T00:00:00" else base + "Z"
-    when = RuntimeStatus.model_validate({"update_time": text}).update_time
-    return None if when is None else format_timestamp(when)
+    # Digits past microseconds are dropped; fractions in groups of 3 digits.
+    if micros % 1000 == 0:
+        return f"{base}.{micros // 1000:03d}Z"
+    return f"{base}.{micros:06d}Z"
 
 
 def _text(value: Any) -> str:
@@ -276,7 +279,9 @@ def _status_wire(value: Any) -> dict[str, Any]:
 
 
 def _history_wire(text: str | None) -> list[dict[str, Any]]:
-    entries = [] if text is None or text == "" else _loads(text)
+    # orjson is exact here: a number past 64 bits could only stand where an
+    # int or a string is expected (or under an unknown key), which is _Unusual.
+    entries = [] if text is None or text == "" else orjson.loads(text)
     if entries is None or entries == {}:
         return []
     if type(entries) is not list:
@@ -306,7 +311,7 @@ def _history_wire(text: str | None) -> list[dict[str, Any]]:
 def _config_wire(text: str | None) -> dict[str, Any] | None:
     if text is None or text == "":
         return None
-    config = _loads(text)
+    config = orjson.loads(text)
     if type(config) is not dict or not config.keys() <= _CONFIG_KEYS:
         raise _Unusual
     out: dict[str, Any] = {}
@@ -314,11 +319,25 @@ def _config_wire(text: str | None) -> dict[str, Any] | None:
     if params is not None:
         if type(params) is not dict:
             raise _Unusual
+        if not _exact(params):
+            params = json.loads(text)["parameters"]
         if params:
             out["parameters"] = params
     if root is not None and _text(root):
         out["pipeline_root"] = root
     return out or None
+
+
+def _exact(params: dict[str, Any]) -> bool:
+    """Whether orjson read these values as ``json`` does (else re-read them)."""
+    for value in params.values():
+        kind = type(value)
+        if kind is float:
+            if not -_INEXACT < value < _INEXACT:
+                return False
+        elif kind is dict or kind is list:
+            return False  # nested values: leave them to json
+    return True
 
 
 def _direct_run_wire(row: sqlite3.Row, task_count: int) -> dict[str, Any]:
@@ -339,7 +358,7 @@ def _direct_run_wire(row: sqlite3.Row, task_count: int) -> dict[str, Any]:
     if row["description"]:
         out["description"] = _text(row["description"])
     spec_text = row["pipeline_spec"]
-    spec = None if spec_text is None or spec_text == "" else _loads(spec_text)
+    spec = None if spec_text is None or spec_text == "" else json.loads(spec_text)
     if spec is not None:
         if type(spec) is not dict:
             raise _Unusual
@@ -355,8 +374,11 @@ def _direct_run_wire(row: sqlite3.Row, task_count: int) -> dict[str, Any]:
         out["runtime_config"] = config
     if row["service_account"]:
         out["service_account"] = _text(row["service_account"])
-    out["created_at"] = _seconds_text(row["created_at"])
-    out["scheduled_at"] = _seconds_text(row["scheduled_at"])
+    created, scheduled = row["created_at"], row["scheduled_at"]
+    out["created_at"] = _seconds_text(created)
+    out["scheduled_at"] = (
+        out["created_at"] if scheduled == created else _seconds_text(scheduled)
+    )
     out["finished_at"] = _seconds_text(row["finished_at"])
     if _text(row["state"]):
         out["state"] = row["state"]
@@ -599,8 +621,8 @@ class Store:
         """A run as GetRun returns it (PR view: ``task_count``, ``tasks`` on FULL).
 
         The DEFAULT view of a row in the shapes this server stores is written
-        directly (``_direct_run_wire``, the same JSON as the model path, about
-        15× faster); anything else goes through the pydantic model.
+        directly (``_direct_run_wire``: the same JSON as the model path, several
+        times faster); anything else goes through the pydantic model.
         """
         if view == "FULL":
             return self.run_wire_via_model(db, row, view=view)

@@ -146,14 +146,28 @@ _ODD = [
         {"update_time": "1970-01-01T00:00:00+00:00", "state": ""}]}),
     ("fractions", {"state_history": [
         {"update_time": "2024-01-01T00:00:00.5Z", "state": "RUNNING"},
+        {"update_time": "2024-01-01T00:00:00.120Z", "state": "RUNNING"},
+        {"update_time": "2024-01-01T00:00:00.000001Z", "state": "RUNNING"},
+        {"update_time": "2024-01-01T00:00:00.0000009Z", "state": "RUNNING"},
+        {"update_time": "1970-01-01T00:00:00.000Z", "state": "RUNNING"},
+        {"update_time": "1970-01-01T00:00:00.25+00:00", "state": "RUNNING"},
         {"update_time": "2024-01-01T00:00:00.123456789+00:00", "state": "FAILED",
          "error": {"code": 2, "message": "boom"}}]}),
+    ("time-unicode-digits", {"state_history": [
+        {"update_time": "2024-01-01T00:00:00.\u0661\u0662Z"}]}),
+    ("time-other-offsets", {"state_history": [
+        {"update_time": "2024-01-01T02:00:00+02:00"},
+        {"update_time": "2024-01-01T00:00:00"},
+        {"update_time": "2024-01-01T00:00:00z"},
+        {"update_time": " 2024-01-01T00:00:00Z "}]}),
     ("error-zero-code", {"state_history": [
         {"update_time": "2024-01-01T00:00:00Z", "state": "FAILED",
          "error": {"code": 0, "message": ""}}]}),
     ("error-details", {"state_history": [
         {"state": "FAILED", "error": {"code": 9, "details": [{"@type": "x"}]}}]}),
     ("history-extra-key", {"state_history": [{"state": "RUNNING", "note": "x"}]}),
+    ("history-big-code", {"state_history": [{"error": {"code": 2**70}}]}),
+    ("history-big-time", {"state_history": [{"update_time": 10**30}]}),
     ("history-int-state", {"state_history": [{"state": 3}]}),
     ("history-bool-state", {"state_history": [{"state": True}]}),
     ("history-null", {"state_history": "null"}),
@@ -169,6 +183,9 @@ _ODD = [
         "lr": 0.001, "n": 3, "s": "x", "b": False, "z": 0, "e": "", "l": [1, {}],
         "o": {"k": None}, "big": 2**70, "neg": -(2**63)},
         "pipeline_root": "gs://b"}}),
+    ("config-big-numbers", {"runtime_config": {"parameters": {
+        "over": 2**64 + 1, "under": -(2**63) - 1, "u64": 2**64 - 1, "f": 1e19,
+        "nested": [2**70]}}}),
     ("config-extra-key", {"runtime_config": {"parameters": {}, "pipelineRoot": "x"}}),
     ("config-root-number", {"runtime_config": {"pipeline_root": 5}}),
     ("config-parameters-list", {"runtime_config": {"parameters": [1]}}),
