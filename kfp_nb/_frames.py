@@ -73,6 +73,7 @@ long table of state changes.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -199,6 +200,7 @@ _CHUNK_SHARE = 4
 _BATCH = 1000
 #: A read-only empty object standing for a missing one.
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _GO_ZERO = datetime(1, 1, 1)
 _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
@@ -821,7 +823,11 @@ def _text(values: list[Any]) -> Any:
     if array.ndim != 1:  # values that are lists themselves
         array = _objects(values)
     array[array == ""] = None
-    return pd.array(array, dtype="string")
+    try:
+        return pd.array(array, dtype="string")
+    except UnicodeEncodeError:
+        clean = np.array([_no_surrogates(v) for v in array], dtype=object)
+        return pd.array(clean, dtype="string")
 
 
 def _arrow_strings(values: list[Any]) -> pa.Array | None:
@@ -834,8 +840,20 @@ def _arrow_strings(values: list[Any]) -> pa.Array | None:
         return None
     try:
         return pa.array(values, type=pa.large_string())
+    except UnicodeEncodeError:
+        return _arrow_strings([_no_surrogates(v) for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
+
+
+def _no_surrogates(value: Any) -> Any:
+    """A str with lone surrogates (invalid JSON escapes) with U+FFFD in their place.
+
+    Arrow holds UTF-8 only, so pandas' ``string`` dtype cannot keep them.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 def _objects(values: list[Any]) -> np.ndarray:
