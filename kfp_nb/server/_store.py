@@ -3,11 +3,19 @@
 ``snapshot_runs`` / ``snapshot_artifacts`` hold what a replayed snapshot adds
 (``_replay``): which runs are frozen, and their captured artifact payloads.
 
-One connection (stdlib ``sqlite3``, WAL, ``busy_timeout``, ``synchronous=FULL``)
-shared by request threads and the simulator under a lock; every write is one
-``BEGIN IMMEDIATE`` … ``COMMIT`` finished before the response goes out, so an
-acknowledged write survives a restart or ``kill -9``. Rows are turned into the
-wire format through :mod:`kfp_nb._models` and ``to_wire``.
+Writes go through one connection (stdlib ``sqlite3``, WAL, ``busy_timeout``,
+``synchronous=FULL``) under a lock: each is one ``BEGIN IMMEDIATE`` … ``COMMIT``
+finished before the response goes out, so an acknowledged write survives a
+restart or ``kill -9``. Reads run on pooled connections of their own, each in
+one snapshot, beside the writer and each other.
+
+Listing at 100,000 runs stays fast (``benchmarks/server.py``): every sortable
+field and the common filters have an index ending in the id, so a page is an
+index range that a keyset token seeks into; ``total_size`` is counted once per
+scope and filter and reused while the table's change counter (kept by
+triggers, so any writer counts) is unchanged; and the DEFAULT view of a run is
+written straight from its row (``_direct_run_wire``), with the pydantic models
+and ``to_wire`` (:mod:`kfp_nb._models`) as the path for everything else.
 """
 
 from __future__ import annotations
@@ -345,7 +353,7 @@ def _direct_run_wire(row: sqlite3.Row, task_count: int) -> dict[str, Any]:
 
     Field order and omissions follow ``Run`` and ``to_wire`` (zero values left
     out, the three run times always written). A value in a shape this server
-    does not store (odd types, extra keys, fractional or pre-1000 times) raises
+    does not store (odd types, unknown keys, times out of range) raises
     ``_Unusual`` and the caller takes the model path, so both paths agree; a
     test compares them on every kind of stored run. What orjson refuses
     (``Infinity``, say) raises a ValueError and takes the model path too.
