@@ -390,10 +390,22 @@ def _join_cookies(*parts: str | None) -> str | None:
 
 
 def _encodings(secret: str) -> list[str]:
-    """Base64 forms of ``secret`` (standard and URL-safe, padding dropped)."""
+    """Base64 forms of ``secret`` (standard and URL-safe, padding dropped).
+
+    Base64 of a longer text (``"Bearer <token>"``, ``"user:<token>"``) holds the
+    secret at one of three byte alignments, so each alignment is encoded and the
+    characters that depend only on the secret's bytes are kept.
+    """
     raw = secret.encode("utf-8", "replace")
-    forms = {base64.b64encode(raw), base64.urlsafe_b64encode(raw)}
-    return [f.decode().rstrip("=") for f in forms]
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        # Character i carries bits 6i..6i+5; keep those inside the secret's bytes.
+        core = encoded[-(-8 * shift // 6) : 8 * (shift + len(raw)) // 6]
+        if shift == 0:
+            core = encoded.rstrip("=")
+        forms |= {core, core.replace("+", "-").replace("/", "_")}
+    return [f for f in forms if f]
 
 
 #: An echoed prefix at least this long is masked (``token SeCrEtTo... is bad``).

@@ -534,12 +534,6 @@ def test_scanner_finds_a_planted_secret_in_every_form(executed, secret) -> None:
     assert set(forms(secret)) >= {"value", "prefix of 8", "base64 #0"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Limitation: kfp_nb/_transport._encodings masks base64 of a credential "
-    "only at byte offset 0; base64 of the whole 'Bearer <token>' header (or of "
-    "'user:<token>') encodes the token at another alignment and passes through",
-)
 def test_echoed_base64_of_the_whole_authorization_header_is_masked() -> None:
     from kfp_nb import Client, Unauthenticated
 
