@@ -2,9 +2,13 @@
 
 The input is wire JSON (dicts) exactly as a KFP server writes it (SEMANTICS.md
 §1, §8): fields left out when empty, ``{}`` or ``null`` for lists, int64 as
-strings, unknown enum values, and the 1970 epoch meaning "not set". Columns are
-built in one pass over the dicts and converted once per column, so a listing of
-100 000 runs takes well under a second.
+strings, unknown enum values, and the 1970 epoch meaning "not set".
+
+Listings are read page by page: :class:`RunColumns` / :class:`TaskColumns` take
+each page's dicts (``extend``), and every few pages turn what they hold into
+typed column chunks (Arrow text, int64 times, categorical codes), so the dicts
+can go and memory holds columns; ``frame()`` joins the chunks once. The
+functions :func:`runs_frame` and :func:`tasks_frame` are the same on a list.
 
 Rules shared by every frame:
 
@@ -12,7 +16,9 @@ Rules shared by every frame:
   are ordinary columns (ids repeat when frames of several listings are joined).
 - **Text**: pandas ``string`` dtype. The server leaves empty strings out, so an
   empty string and a missing field both become ``<NA>``. Text is kept verbatim
-  (HTML, emoji); pandas escapes it in ``to_html``.
+  (HTML, emoji); pandas escapes it in ``to_html``. Limitation: a lone
+  surrogate (only an invalid ``\\ud800`` escape makes one) shows as U+FFFD,
+  as Arrow text is UTF-8.
 - **Times**: ``datetime64[ns, UTC]``, all parsed with one rule,
   ``pd.to_datetime(values, utc=True, format="ISO8601")``: any RFC 3339 offset is
   converted to UTC, a string without a zone is taken as UTC, nanoseconds are
@@ -79,7 +85,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import islice
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -230,7 +236,7 @@ class _Columns:
 
     _what = ""
     #: Categorical columns → their known values, in order.
-    _categories: dict[str, tuple[str, ...]] = {}
+    _categories: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: Columns whose unreadable values are noted, in the order they are reported.
     _noted: tuple[str, ...] = ()
 
@@ -253,7 +259,8 @@ class _Columns:
             if any(type(item) is not dict for item in batch):
                 first = len(self)
                 batch = [
-                    _as_dict(item, self._what, first + i) for i, item in enumerate(batch)
+                    _as_dict(item, self._what, first + i)
+                    for i, item in enumerate(batch)
                 ]
             self._add(batch)
             self._waiting += len(batch)
@@ -271,7 +278,10 @@ class _Columns:
         for name in list(chunks[0]):
             parts = [chunk.pop(name) for chunk in chunks]
             known = self._categories.get(name)
-            out[name] = _join(parts) if known is None else _join_categories(parts, known)
+            if known is None:
+                out[name] = _join(parts)
+            else:
+                out[name] = _join_categories(parts, known)
             del parts  # each column's chunks go before the next is joined
         out = self._finish(out)
         order = {name: rank for rank, name in enumerate(self._noted)}
@@ -337,7 +347,10 @@ class RunColumns(_Columns):
     """
 
     _what = "run"
-    _categories = {"state": _states.RUN_STATES, "storage_state": _STORAGE_KNOWN}
+    _categories: ClassVar = {
+        "state": _states.RUN_STATES,
+        "storage_state": _STORAGE_KNOWN,
+    }
     _noted = _RUN_TIMES
 
     def __init__(self, *, experiment_names: Mapping[str, str] | None = None) -> None:
@@ -364,13 +377,16 @@ class RunColumns(_Columns):
             ref.get("pipeline_version_id") or run.get("pipeline_version_id")
             for ref, run in zip(refs, runs)
         ]
-        histories = [_list(run.get("state_history")) for run in runs]
-        cols["started_at"] += [_last_running(history) for history in histories]
+        facts = [_history_facts(run.get("state_history")) for run in runs]
+        cols["started_at"] += [started for started, _ in facts]
+        errors = [run.get("error") for run in runs]
         cols["error"] += [
-            _message(run.get("error")) or _history_error(history)
-            for run, history in zip(runs, histories)
+            (error.get("message") if isinstance(error, dict) else None) or last
+            for error, (_, last) in zip(errors, facts)
         ]
-        self._add_params([_parameters(run) for run in runs])
+        configs = [run.get("runtime_config") for run in runs]
+        found = [c.get("parameters") if isinstance(c, dict) else None for c in configs]
+        self._add_params([f if isinstance(f, dict) else _NOTHING for f in found])
 
     def _add_params(self, found: list[Mapping[str, Any]]) -> None:
         """One dense list per parameter name, ``None`` where a run has none."""
@@ -432,12 +448,6 @@ def runs_frame(
     return columns.frame()
 
 
-def _parameters(run: Mapping[str, Any]) -> Mapping[str, Any]:
-    config = run.get("runtime_config")
-    values = config.get("parameters") if isinstance(config, dict) else None
-    return values if isinstance(values, dict) else _NOTHING
-
-
 def _experiment_names(ids: Any, names: Mapping[str, str]) -> Any:
     """experiment_id → display name, looked up once per distinct id."""
     codes, uniques = pd.factorize(ids)
@@ -452,7 +462,7 @@ class _ParamPart:
     chunks keep the objects, so the final dtype can still be any of them.
     """
 
-    __slots__ = ("array", "kinds", "fits")
+    __slots__ = ("array", "fits", "kinds")
 
     def __init__(self, array: Any, kinds: set[type], fits: bool) -> None:
         self.array, self.kinds, self.fits = array, kinds, fits
@@ -479,10 +489,10 @@ class _ParamPart:
 
     @staticmethod
     def _as(part: _ParamPart | None, dtype: str | None, size: int) -> Any:
+        if part is None and dtype is None:
+            return np.full(size, None, dtype=object)
         if part is None:
-            return np.full(size, None, dtype=object) if dtype is None else (
-                pd.array([None] * size, dtype=dtype)
-            )
+            return pd.array([None] * size, dtype=dtype)
         array = part.array
         if dtype is None:
             if isinstance(array, np.ndarray):
@@ -538,10 +548,10 @@ def _param_dtype(kinds: set[type], values: list[Any]) -> str | None:
 
 
 class TaskColumns(_Columns):
-    """Tasks (wire JSON, either schema) gathered into the columns of :func:`tasks_frame`."""
+    """Tasks (wire JSON, either schema) gathered into :func:`tasks_frame`'s columns."""
 
     _what = "task"
-    _categories = {"state": _states.TASK_STATES}
+    _categories: ClassVar = {"state": _states.TASK_STATES}
     _noted = (*_TASK_TIMES, "execution_id")
 
     def _new_pending(self) -> dict[str, Any]:
@@ -801,6 +811,25 @@ def _last_running(history: list[Any]) -> Any:
         if isinstance(entry, dict) and entry.get("state") == "RUNNING":
             return entry.get("update_time")
     return None
+
+
+def _history_facts(history: Any) -> tuple[Any, str | None]:
+    """``(update_time of the last RUNNING entry, error of the latest entry)``.
+
+    :func:`_last_running` and :func:`_history_error` in one pass, for runs.
+    """
+    if not isinstance(history, list):
+        return None, None
+    started = error = None
+    latest = True
+    for entry in reversed(history):
+        if isinstance(entry, dict):
+            if latest:
+                error, latest = _message(entry.get("error")), False
+            if entry.get("state") == "RUNNING":
+                started = entry.get("update_time")
+                break
+    return started, error
 
 
 def _history_error(history: list[Any]) -> str | None:

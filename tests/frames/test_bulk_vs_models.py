@@ -275,9 +275,14 @@ def quirky_run(index: int) -> dict[str, Any]:
             [{"pipeline_id": "p1", "pipeline_version_id": "v1"}, {}, None, ...]
         ),
         "runtime_config": r.choice(
-            [{"parameters": _param_values(index, r)}, {"parameters": {}}, {},
-             {"parameters": None}, ...]
-        ),  # fmt: skip
+            [
+                {"parameters": _param_values(index, r)},
+                {"parameters": {}},
+                {},
+                {"parameters": None},
+                ...,
+            ]
+        ),
     }
     if r.random() < 0.2:
         run["pipeline_reference"] = {"pipeline_id": "p-tasks-api"}
@@ -290,12 +295,14 @@ def quirky_run(index: int) -> dict[str, Any]:
     return {k: v for k, v in run.items() if v is not ...}
 
 
-def _pages(runs: list[dict], size: int) -> list[bytes]:
+def _pages(items: list[dict], size: int, key: str = "runs") -> list[bytes]:
+    """List bodies of ``size`` items; page N's token is ``pN``."""
     pages = []
-    for start in range(0, len(runs), size):
-        body: dict[str, Any] = {"runs": runs[start : start + size], "total_size": len(runs)}
-        if start + size < len(runs):
-            body["next_page_token"] = f"t{start + size}"
+    for number, start in enumerate(range(0, len(items), size), 1):
+        body: dict[str, Any] = {key: items[start : start + size]}
+        body["total_size"] = len(items)
+        if start + size < len(items):
+            body["next_page_token"] = f"p{number}"
         pages.append(json.dumps(body, ensure_ascii=False).encode())
     return pages or [b"{}"]
 
@@ -312,12 +319,9 @@ def _transport(pages: list[bytes], *, tasks: list[bytes] | None = None):
             body = experiments
         else:
             served = tasks if path.endswith("/tasks") else pages
-            number = 0 if not token else 1 + [
-                i for i, page in enumerate(served)
-                if f'"next_page_token": "{token}"'.encode() in page
-            ][0]  # fmt: skip
-            body = served[number]
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+            body = served[int(token[1:]) if token else 0]
+        kind = {"content-type": "application/json"}
+        return httpx.Response(200, content=body, headers=kind)
 
     return httpx.MockTransport(answer)
 
@@ -375,7 +379,7 @@ def test_the_async_client_gives_the_same_frame(quirky):
 def test_models_fed_back_to_runs_frame_give_the_same_frame(quirky):
     # The slow path end to end: pydantic models → to_wire → frame. Equal to the
     # bulk frame once the frame's nanoseconds are cut to the model's microseconds.
-    runs, pages = quirky
+    _, pages = quirky
     frame, models = _frame_and_models(pages)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnparsedValueWarning)
@@ -398,18 +402,19 @@ def test_a_time_the_model_refuses_is_nat_and_noted_in_the_frame():
         with pytest.raises(kfp_nb.ResponseFormatError, match="created_at"):
             list(client.iter_runs())
     assert frame.loc[1, "created_at"] is pd.NaT
-    assert {"row": 1, "run_id": "run-00002", "column": "created_at",
-            "value": "yesterday at noon"}.items() <= frame.attrs["unparsed"][0].items()  # fmt: skip
+    note = frame.attrs["unparsed"][0]
+    assert note["row"] == 1 and note["run_id"] == "run-00002"
+    assert note["column"] == "created_at" and note["value"] == "yesterday at noon"
 
 
 def test_json_the_fast_reader_would_misread_is_read_exactly():
     # orjson turns integers past 64 bits into floats and refuses NaN and lone
     # surrogates; such bodies go through the stdlib reader, as the models' do.
     body = (
-        '{"runs": [{"run_id": "big", "display_name": "\\ud800 lone", '
-        '"runtime_config": {"parameters": {"n": 123456789012345678901234, '
-        '"neg": -9223372036854775809, "x": NaN}}}]}'
-    ).encode()
+        b'{"runs": [{"run_id": "big", "display_name": "\\ud800 lone", '
+        b'"runtime_config": {"parameters": {"n": 123456789012345678901234, '
+        b'"neg": -9223372036854775809, "x": NaN}}}]}'
+    )
     with kfp_nb.Client(HOST, transport=_transport([body])) as client:
         frame = client.runs(archived=None, progress=False)
         model = next(client.iter_runs())
@@ -431,19 +436,20 @@ def test_every_field_case_with_runs_gives_the_same_values(name):
         body = response.get("body") if isinstance(response, dict) else None
         if isinstance(body, dict) and response.get("status", 200) < 300:
             bodies.append(body)
-    runs = [r for b in bodies for r in (b.get("runs") or ([b] if "run_id" in b else []))]
+    runs = [r for b in bodies for r in b.get("runs") or ([b] if "run_id" in b else [])]
     pages = _pages(runs, 50)
     frame, models = _frame_and_models(pages)
     assert_same(frame, [expected_run(m, EXPERIMENTS) for m in models])
     assert_params(frame, models)
-    tasks = [t for r in runs for t in (r.get("run_details") or {}).get("task_details", [])]
+    details = [r.get("run_details") or {} for r in runs]
+    tasks = [t for d in details for t in d.get("task_details", [])]
     if tasks:  # case 04: HEAD's task_details, int64 as strings
         _check_tasks(tasks)
 
 
 def _check_tasks(tasks: list[dict]) -> None:
-    body = json.dumps({"tasks": tasks}).encode()
-    with kfp_nb.Client(HOST, transport=_transport([b"{}"], tasks=[body])) as client:
+    pages = _pages(tasks, 200, key="tasks")
+    with kfp_nb.Client(HOST, transport=_transport([b"{}"], tasks=pages)) as client:
         frame = client.tasks("any-run")
         models = list(client.iter_tasks(run_id="any-run"))
     expected = [expected_task(m) for m in models]
@@ -471,12 +477,7 @@ def test_generated_tasks_give_the_same_values_both_ways():
         if index % 5:
             task["parent_task_id"] = "t0"
         tasks.append({k: v for k, v in task.items() if v is not ...})
-    pages = []
-    for start in range(0, len(tasks), 200):
-        body: dict[str, Any] = {"tasks": tasks[start : start + 200]}
-        if start + 200 < len(tasks):
-            body["next_page_token"] = f"t{start + 200}"
-        pages.append(json.dumps(body).encode())
+    pages = _pages(tasks, 200, key="tasks")
     with kfp_nb.Client(HOST, transport=_transport([b"{}"], tasks=pages)) as client:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnparsedValueWarning)
