@@ -41,7 +41,7 @@ def _row(i: int, experiments: list[str]) -> tuple[Any, ...]:
         created + (i % 2), 0 if state == "RUNNING" else created + 100 + i % 4,
         state, state.capitalize(), "rr" if i % 10 == 1 else "",
         '[{"update_time":"2023-11-14T22:13:20+00:00","state":"PENDING"}]',
-        '{"parameters":{"i":%d}}' % i,
+        f'{{"parameters":{{"i":{i}}}}}',
     )  # fmt: skip
 
 
@@ -172,8 +172,17 @@ def test_total_size_follows_inserts_deletes_updates_and_other_writers(
 ):
     with httpx.Client(base_url=server.url + API, timeout=30.0) as api:
         runs = [create_run(api, training_spec, f"count-{i}") for i in range(5)]
-        named = json.dumps({"predicates": [
-            {"key": "name", "operation": "IS_SUBSTRING", "string_value": "count-"}]})
+        named = json.dumps(
+            {
+                "predicates": [
+                    {
+                        "key": "name",
+                        "operation": "IS_SUBSTRING",
+                        "string_value": "count-",
+                    }
+                ]
+            }
+        )
         available = json.dumps({"predicates": [
             {"key": "storage_state", "operation": "EQUALS",
              "string_value": "AVAILABLE"}]})  # fmt: skip
@@ -203,9 +212,7 @@ def test_total_size_follows_inserts_deletes_updates_and_other_writers(
         assert _total(api, filter=available) == 6
 
 
-def test_every_page_agrees_with_its_total_while_runs_are_created(
-    server, training_spec
-):
+def test_every_page_agrees_with_its_total_while_runs_are_created(server, training_spec):
     """Count and page come from one snapshot, even with the count cached."""
     failures: list[str] = []
     stop = threading.Event()
@@ -275,8 +282,13 @@ def _plans(store: Store, db: Any, sort: str, flt: str, scope: list) -> list[tupl
 
 
 def _filter(*preds: tuple[str, str, str]) -> str:
-    return json.dumps({"predicates": [
-        {"key": k, "operation": op, "string_value": v} for k, op, v in preds]})
+    return json.dumps(
+        {
+            "predicates": [
+                {"key": k, "operation": op, "string_value": v} for k, op, v in preds
+            ]
+        }
+    )
 
 
 _COMBOS = [

@@ -85,8 +85,7 @@ def _direct_ok(store: Store, run_id: str) -> bool:
 
 def test_demo_runs_in_every_state_match_and_take_the_direct_path(store):
     seed_demo(store, speed=1.0)
-    with store.tx() as db:
-        # A few tasks, so task_count is written for some runs.
+    with store.read() as db:
         rows = db.execute("SELECT run_id FROM runs").fetchall()
         states = {r[0] for r in db.execute("SELECT DISTINCT state FROM runs")}
     assert len(rows) >= 80 and {"RUNNING", "SUCCEEDED", "FAILED"} <= states
@@ -121,14 +120,16 @@ def test_case02_unknown_states_stored_by_a_replay_match(store, run):
     assert _direct_ok(store, run["run_id"])
 
 
-_CASE35 = [t for t in case("35")["input"]["created_at"]]
+_CASE35 = list(case("35")["input"]["created_at"])
 
 
 @pytest.mark.parametrize("when", _CASE35, ids=repr)
 def test_case35_history_times_in_every_form_match(store, when):
     """Z, +02:00, no zone, nanoseconds, null and '' as stored update_time."""
-    history = [{"update_time": when, "state": "PENDING"},
-               {"update_time": "2024-03-31T01:00:00+00:00", "state": "RUNNING"}]  # fmt: skip
+    history = [
+        {"update_time": when, "state": "PENDING"},
+        {"update_time": "2024-03-31T01:00:00+00:00", "state": "RUNNING"},
+    ]
     _insert(store, "r35", state_history=history)
     direct, model = _both(store, "r35")
     assert direct == model
@@ -140,31 +141,70 @@ def test_case35_history_times_in_every_form_match(store, when):
 # Stored values of every odd kind: (id, columns). Each must give the model's
 # answer exactly, an exception type included.
 _ODD = [
-    ("epoch-and-sentinels", {"finished_at": 0, "state_history": [
-        {"update_time": "1970-01-01T00:00:00Z", "state": "PENDING"},
-        {"update_time": "0001-01-01T00:00:00Z", "state": "RUNNING"},
-        {"update_time": "1970-01-01T00:00:00+00:00", "state": ""}]}),
-    ("fractions", {"state_history": [
-        {"update_time": "2024-01-01T00:00:00.5Z", "state": "RUNNING"},
-        {"update_time": "2024-01-01T00:00:00.120Z", "state": "RUNNING"},
-        {"update_time": "2024-01-01T00:00:00.000001Z", "state": "RUNNING"},
-        {"update_time": "2024-01-01T00:00:00.0000009Z", "state": "RUNNING"},
-        {"update_time": "1970-01-01T00:00:00.000Z", "state": "RUNNING"},
-        {"update_time": "1970-01-01T00:00:00.25+00:00", "state": "RUNNING"},
-        {"update_time": "2024-01-01T00:00:00.123456789+00:00", "state": "FAILED",
-         "error": {"code": 2, "message": "boom"}}]}),
-    ("time-unicode-digits", {"state_history": [
-        {"update_time": "2024-01-01T00:00:00.\u0661\u0662Z"}]}),
-    ("time-other-offsets", {"state_history": [
-        {"update_time": "2024-01-01T02:00:00+02:00"},
-        {"update_time": "2024-01-01T00:00:00"},
-        {"update_time": "2024-01-01T00:00:00z"},
-        {"update_time": " 2024-01-01T00:00:00Z "}]}),
-    ("error-zero-code", {"state_history": [
-        {"update_time": "2024-01-01T00:00:00Z", "state": "FAILED",
-         "error": {"code": 0, "message": ""}}]}),
-    ("error-details", {"state_history": [
-        {"state": "FAILED", "error": {"code": 9, "details": [{"@type": "x"}]}}]}),
+    (
+        "epoch-and-sentinels",
+        {
+            "finished_at": 0,
+            "state_history": [
+                {"update_time": "1970-01-01T00:00:00Z", "state": "PENDING"},
+                {"update_time": "0001-01-01T00:00:00Z", "state": "RUNNING"},
+                {"update_time": "1970-01-01T00:00:00+00:00", "state": ""},
+            ],
+        },
+    ),
+    (
+        "fractions",
+        {
+            "state_history": [
+                {"update_time": "2024-01-01T00:00:00.5Z", "state": "RUNNING"},
+                {"update_time": "2024-01-01T00:00:00.120Z", "state": "RUNNING"},
+                {"update_time": "2024-01-01T00:00:00.000001Z", "state": "RUNNING"},
+                {"update_time": "2024-01-01T00:00:00.0000009Z", "state": "RUNNING"},
+                {"update_time": "1970-01-01T00:00:00.000Z", "state": "RUNNING"},
+                {"update_time": "1970-01-01T00:00:00.25+00:00", "state": "RUNNING"},
+                {
+                    "update_time": "2024-01-01T00:00:00.123456789+00:00",
+                    "state": "FAILED",
+                    "error": {"code": 2, "message": "boom"},
+                },
+            ]
+        },
+    ),
+    (
+        "time-unicode-digits",
+        {"state_history": [{"update_time": "2024-01-01T00:00:00.\u0661\u0662Z"}]},
+    ),
+    (
+        "time-other-offsets",
+        {
+            "state_history": [
+                {"update_time": "2024-01-01T02:00:00+02:00"},
+                {"update_time": "2024-01-01T00:00:00"},
+                {"update_time": "2024-01-01T00:00:00z"},
+                {"update_time": " 2024-01-01T00:00:00Z "},
+            ]
+        },
+    ),
+    (
+        "error-zero-code",
+        {
+            "state_history": [
+                {
+                    "update_time": "2024-01-01T00:00:00Z",
+                    "state": "FAILED",
+                    "error": {"code": 0, "message": ""},
+                }
+            ]
+        },
+    ),
+    (
+        "error-details",
+        {
+            "state_history": [
+                {"state": "FAILED", "error": {"code": 9, "details": [{"@type": "x"}]}}
+            ]
+        },
+    ),
     ("history-extra-key", {"state_history": [{"state": "RUNNING", "note": "x"}]}),
     ("history-big-code", {"state_history": [{"error": {"code": 2**70}}]}),
     ("history-big-time", {"state_history": [{"update_time": 10**30}]}),
@@ -177,34 +217,85 @@ _ODD = [
     ("history-bad-time", {"state_history": [{"update_time": "2024-13-45T00:00:00Z"}]}),
     ("history-number-time", {"state_history": [{"update_time": 5}]}),
     ("config-empty", {"runtime_config": {}}),
-    ("config-null-parameters", {"runtime_config": {"parameters": None,
-                                                   "pipeline_root": ""}}),
-    ("config-mixed-parameters", {"runtime_config": {"parameters": {
-        "lr": 0.001, "n": 3, "s": "x", "b": False, "z": 0, "e": "", "l": [1, {}],
-        "o": {"k": None}, "big": 2**70, "neg": -(2**63)},
-        "pipeline_root": "gs://b"}}),
-    ("config-big-numbers", {"runtime_config": {"parameters": {
-        "over": 2**64 + 1, "under": -(2**63) - 1, "u64": 2**64 - 1, "f": 1e19,
-        "nested": [2**70]}}}),
+    (
+        "config-null-parameters",
+        {"runtime_config": {"parameters": None, "pipeline_root": ""}},
+    ),
+    (
+        "config-mixed-parameters",
+        {
+            "runtime_config": {
+                "parameters": {
+                    "lr": 0.001,
+                    "n": 3,
+                    "s": "x",
+                    "b": False,
+                    "z": 0,
+                    "e": "",
+                    "l": [1, {}],
+                    "o": {"k": None},
+                    "big": 2**70,
+                    "neg": -(2**63),
+                },
+                "pipeline_root": "gs://b",
+            }
+        },
+    ),
+    (
+        "config-big-numbers",
+        {
+            "runtime_config": {
+                "parameters": {
+                    "over": 2**64 + 1,
+                    "under": -(2**63) - 1,
+                    "u64": 2**64 - 1,
+                    "f": 1e19,
+                    "nested": [2**70],
+                }
+            }
+        },
+    ),
     ("config-extra-key", {"runtime_config": {"parameters": {}, "pipelineRoot": "x"}}),
     ("config-root-number", {"runtime_config": {"pipeline_root": 5}}),
     ("config-parameters-list", {"runtime_config": {"parameters": [1]}}),
     ("config-infinity", {"runtime_config": '{"parameters": {"x": 1e400}}'}),
     ("config-not-object", {"runtime_config": "[1, 2]"}),
-    ("spec-inline", {"pipeline_spec": {"pipelineInfo": {"name": "p"}, "n": 2**70},
-                     "pipeline_id": "ignored-when-spec"}),
+    (
+        "spec-inline",
+        {
+            "pipeline_spec": {"pipelineInfo": {"name": "p"}, "n": 2**70},
+            "pipeline_id": "ignored-when-spec",
+        },
+    ),
     ("spec-empty", {"pipeline_spec": {}, "pipeline_id": "p"}),
-    ("spec-null", {"pipeline_spec": "null", "pipeline_id": "p",
-                   "pipeline_version_id": "v"}),
+    (
+        "spec-null",
+        {"pipeline_spec": "null", "pipeline_id": "p", "pipeline_version_id": "v"},
+    ),
     ("spec-list", {"pipeline_spec": "[1]"}),
     ("reference-without-version", {"pipeline_id": "p"}),
-    ("texts", {"display_name": 'x <b>"y"</b> 訓練 🚀', "description": "d\n",
-               "service_account": "sa", "recurring_run_id": "rr",
-               "storage_state": "STORAGE_STATE_FROM_THE_FUTURE"}),
-    ("empty-texts", {"display_name": "", "storage_state": "", "state": "",
-                     "experiment_id": ""}),
-    ("times-far", {"created_at": 253_402_300_799, "scheduled_at": 1,
-                   "finished_at": 4_000_000_000}),
+    (
+        "texts",
+        {
+            "display_name": 'x <b>"y"</b> 訓練 🚀',
+            "description": "d\n",
+            "service_account": "sa",
+            "recurring_run_id": "rr",
+            "storage_state": "STORAGE_STATE_FROM_THE_FUTURE",
+        },
+    ),
+    (
+        "empty-texts",
+        {"display_name": "", "storage_state": "", "state": "", "experiment_id": ""},
+    ),
+    (
+        "times-far",
+        {
+            "created_at": 253_402_300_799,
+            "scheduled_at": 1,
+            "finished_at": 4_000_000_000,
+        },
+    ),
     ("time-past-year-9999", {"created_at": 253_402_300_800}),
     ("time-negative", {"scheduled_at": -86_400}),
     ("time-real", {"finished_at": 1_717_171_717.75}),
@@ -224,7 +315,8 @@ def test_task_count_from_the_listing_column_and_from_a_query_agree(store):
     with store.tx() as db:
         for i in range(3):
             db.execute(
-                "INSERT INTO tasks(task_id, run_id) VALUES(?, ?)", (f"t{i}", "with-tasks")
+                "INSERT INTO tasks(task_id, run_id) VALUES(?, ?)",
+                (f"t{i}", "with-tasks"),
             )
     direct, model = _both(store, "with-tasks")
     assert direct == model and json.loads(direct)["task_count"] == 3
