@@ -57,8 +57,9 @@ describe("confusion matrix viewer", () => {
     expect(cell(0, 2).dataset.level).toBe("0.000");
     expect(cell(1, 2).dataset.level).toBe((7 / 50).toFixed(3));
     expect(cell(0, 0).classList.contains("kfp-cm-strong")).toBe(true);
+    // Labels are isolated so a right-to-left override in one cannot reverse the rest.
     expect(cell(1, 2).title).toBe(
-      "True dog, predicted <b>bird</b>: 7 (14% of true dog)",
+      "True \u2068dog\u2069, predicted \u2068<b>bird</b>\u2069: 7 (14% of true \u2068dog\u2069)",
     );
   });
 

@@ -1,7 +1,7 @@
 // Confusion matrix: a heat map table, true labels down the rows, predicted labels
 // across the columns, counts in the cells. The shape is checked again here so a
 // spec that slipped past the kernel shows a message, not a skewed grid.
-import { h } from "../lib/dom";
+import { h, isolated } from "../lib/dom";
 import {
   formatInt,
   formatNumber,
@@ -118,8 +118,9 @@ function cell(
   at: { r: number; c: number; v: number; total: number },
 ): HTMLElement {
   const level = m.max > 0 ? at.v / m.max : 0;
-  const truth = m.labels[at.r];
   const percent = at.total > 0 ? formatNumber((100 * at.v) / at.total) : "";
+  // Labels are isolated: an override inside one cannot reverse the words after it.
+  const truth = isolated(m.labels[at.r]);
   const share = percent ? ` (${percent}% of true ${truth})` : "";
   const td = h(
     "td",
@@ -129,7 +130,7 @@ function cell(
       "data-row": at.r,
       "data-col": at.c,
       "data-level": level.toFixed(3),
-      title: `True ${truth}, predicted ${m.labels[at.c]}: ${String(at.v)}${share}`,
+      title: `True ${truth}, predicted ${isolated(m.labels[at.c])}: ${at.v}${share}`,
     },
     formatNumber(at.v),
   );
