@@ -201,7 +201,7 @@ _TASK_DERIVED = (
 _RUN_TIMES = ("created_at", "scheduled_at", "started_at", "finished_at")
 _TASK_TIMES = ("create_time", "start_time", "end_time")
 #: Rows converted at once: at least this many, else a quarter of those held.
-_CHUNK_MIN = 200
+_CHUNK_MIN = 1000
 _CHUNK_SHARE = 4
 _BATCH = 1000
 #: A read-only empty object standing for a missing one.
