@@ -24,7 +24,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .. import _states
 from . import _query, _schema
@@ -1061,15 +1060,16 @@ def create_app(
         log.error("%s %s failed: %r", request.method, request.url.path, exc)
         return _internal_response(exc)
 
-    route = Route("/{path:path}", dispatch)
-    # Every method (TRACE, made-up ones) reaches dispatch, which answers as the
-    # gateway does (501 code 12 on a known path), not Starlette's text/plain 405.
-    route.methods = None
-    app = Starlette(
-        routes=[route],
-        lifespan=lifespan,
-        exception_handlers={Exception: on_crash},
-    )
+    async def every_request(scope: Any, receive: Any, send: Any) -> None:
+        response = await dispatch(Request(scope, receive))
+        await response(scope, receive, send)
+
+    app = Starlette(lifespan=lifespan, exception_handlers={Exception: on_crash})
+    # No Starlette routes: every path (even one holding a decoded newline, which
+    # a route pattern would miss) and every method (TRACE, made-up ones) reach
+    # dispatch, which answers as the gateway does, never in Starlette's
+    # text/plain 404/405.
+    app.router.default = every_request
     app.state.store = store
     app.state.simulator = simulator
     return app

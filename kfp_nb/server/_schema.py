@@ -202,6 +202,11 @@ def check(value: Any, schema: Any, path: str) -> None:
             raise _fail(path, "message", value)
         for key, sub in value.items():
             name = key if key in schema.fields else _snake(key)
+            if name not in schema.fields and schema is not ANY:
+                # protojson refuses them at any depth; an Any carries its own
+                # type's fields beside "@type".
+                where = f" in {path}" if path else ""
+                raise gateway_error(3, f'proto: unknown field "{key}"{where}')
             if name in schema.fields:
                 check(sub, schema.fields[name], f"{path}.{name}" if path else name)
                 if isinstance(schema.fields[name], Enum) and isinstance(
