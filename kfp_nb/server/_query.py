@@ -390,6 +390,10 @@ def _validate_predicates(preds: list[dict[str, Any]]) -> None:
             )
 
 
+_ASCII_LOWER = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+)
+
 #: SQLite's default SQLITE_MAX_LIKE_PATTERN_LENGTH is 50,000 bytes, with two '%'.
 _LIKE_MAX = 40_000
 
@@ -415,6 +419,12 @@ def _predicate_sql(kind: Listable, p: dict[str, Any]) -> tuple[str, list[Any]]:
                 f"this server accepts at most {_LIKE_MAX:,}",
                 context="Failed to list",
             )
+        if "\0" in p["value"]:
+            # LIKE reads its pattern only up to a NUL (so 'ab\0zz' would match
+            # every 'ab'); compare the whole value's bytes instead, ASCII case
+            # folded as LIKE does. Limitation: '%'/'_' are literal here.
+            needle = p["value"].translate(_ASCII_LOWER).encode("utf-8", "replace")
+            return f"instr(CAST(lower({column}) AS BLOB), ?) > 0", [needle]
         # '%' and '_' stay wildcards, as on the real server.
         return f"{column} LIKE ?", [f"%{p['value']}%"]
     return f"{column} {_SQL_OPS[p['op']]} ?", [p["value"]]
