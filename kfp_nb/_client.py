@@ -130,16 +130,20 @@ class Client(_BaseClient):
         request = self._build_request(self._http, call)
         for attempt in range(self._retry.retries + 1):
             last = attempt == self._retry.retries
+            failure = None
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
                 _log_failure(request, exc)
                 retry = call.idempotent and _connect_failure(exc) and not last
-                if not retry:
-                    # from None: httpx errors may quote headers (token, cookie).
-                    raise self._transport_error(call, exc) from None
-                time.sleep(self._retry.delay(attempt))
-                continue
+                if retry:
+                    time.sleep(self._retry.delay(attempt))
+                    continue
+                failure = self._transport_error(call, exc)
+            if failure is not None:
+                # Raised outside the handler so no __context__ keeps the httpx
+                # error, whose request holds the token and cookie headers.
+                raise failure
             _transport.log_exchange(request, response.status_code)
             if call.action and response.status_code in _transport.AMBIGUOUS_STATUSES:
                 # The gateway stopped waiting; the server may still have acted.

@@ -96,7 +96,7 @@ def test_local_protocol_error_is_not_chained_and_not_a_connect_error():
         fake.client(retries=0).healthz()
     assert not isinstance(info.value, kfp_nb.ConnectError)
     assert "header" in str(info.value) and "Check the host" not in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None and info.value.__context__ is None
     assert SECRET not in _text(info.value)
 
 
@@ -112,7 +112,7 @@ def test_no_httpx_error_is_chained(exc):
     fake = FakeServer().on("GET", "/healthz", exc)
     with pytest.raises(kfp_nb.TransportError) as info:
         fake.client(retries=0, token=SECRET).healthz()
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None and info.value.__context__ is None
     text = _text(info.value)
     assert "During handling" not in text and "direct cause" not in text
     assert SECRET not in text
@@ -185,3 +185,53 @@ def test_a_refused_host_never_echoes_its_secret_parts(host):
     with pytest.raises(ValueError) as info:
         kfp_nb.Client(host)
     assert "s3cret-pw" not in str(info.value) and "***" in str(info.value)
+
+
+def _reachable(error: BaseException) -> str:
+    """Everything an error reporter could serialise: the chain and its attributes."""
+    seen: list[str] = []
+    todo: list[object] = [error]
+    visited: set[int] = set()
+    while todo:
+        item = todo.pop()
+        if id(item) in visited or item is None:
+            continue
+        visited.add(id(item))
+        seen.append(repr(item))
+        if isinstance(item, BaseException):
+            todo += [item.__context__, item.__cause__, *vars(item).values()]
+            request = getattr(item, "_request", None)  # httpx keeps it here
+            if request is not None:
+                todo.append(request)
+        elif isinstance(item, httpx.Request):
+            seen.append(repr(dict(item.headers)))
+    return "\n".join(seen)
+
+
+@pytest.mark.parametrize("make", ["sync", "async"])
+def test_a_failed_connection_keeps_no_credential_in_the_exception_chain(make):
+    # A reporter such as Sentry walks __context__; httpx's error there holds the
+    # request, and with it the Authorization and Cookie headers.
+    options = dict(
+        token=SECRET, cookies={"session": "COOKIE-xyz789"}, retries=0, timeout=2
+    )
+    if make == "sync":
+        with kfp_nb.Client("http://127.0.0.1:9", **options) as client:
+            with pytest.raises(kfp_nb.ConnectError) as caught:
+                client.get_run("r1")
+    else:
+        import asyncio
+
+        async def fail() -> BaseException:
+            async with kfp_nb.AsyncClient("http://127.0.0.1:9", **options) as client:
+                try:
+                    await client.get_run("r1")
+                except kfp_nb.ConnectError as exc:
+                    return exc
+            raise AssertionError("no error")
+
+        caught = type("Caught", (), {"value": asyncio.run(fail())})
+    text = _reachable(caught.value)
+    assert "127.0.0.1:9" in text  # the walk did reach the error itself
+    assert SECRET not in text and "COOKIE-xyz789" not in text
+    assert caught.value.__context__ is None
