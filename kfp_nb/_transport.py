@@ -964,7 +964,9 @@ def _hint(
     what: str,
 ) -> str:
     if cls is errors.NotFound:
-        if not json_body:
+        # The gateway's own 404 for a path it has no route for is a bare
+        # "Not Found"; a missing resource's message names the resource.
+        if not json_body or message.strip().lower() == "not found":
             return (
                 "The server does not expose the v2beta1 API at this address: "
                 "check the host path (…/pipeline on Kubeflow) or the KFP version "

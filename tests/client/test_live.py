@@ -230,3 +230,17 @@ def test_async_client_against_the_server(server):
                 await client.get_run(run.run_id)
 
     asyncio.run(main())
+
+
+def test_a_wrong_path_prefix_is_told_apart_from_a_missing_run(demo_server):
+    # The gateway answers an unknown route with a bare JSON "Not Found"; that
+    # means the host's path is wrong, not that some id is.
+    with kfp_nb.Client(demo_server.url + "/pipeline", retries=0) as wrong:
+        with pytest.raises(kfp_nb.NotFound) as caught:
+            wrong.runs(limit=1)
+    assert "check the host path" in str(caught.value)
+    with kfp_nb.Client(demo_server.url, retries=0) as right:
+        with pytest.raises(kfp_nb.NotFound) as caught:
+            right.get_run("no-such-run")
+    assert "no-such-run" in str(caught.value)
+    assert "check the host path" not in str(caught.value)
