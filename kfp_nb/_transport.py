@@ -623,6 +623,19 @@ def map_transport_error(
     said = _first_line(str(exc)) or type(exc).__name__
     said = credentials.redact(said) if credentials else said
     said = said.rstrip(".")
+    if _cut_off(exc, said):
+        after = (
+            "Reads are retried (retries=); if it keeps happening, check the "
+            "server's log and any proxy in between."
+            if endpoint.startswith("GET")
+            else "The server may have applied the request; it was not re-sent. "
+            "Check the result before sending it again."
+        )
+        return errors.ConnectError(
+            f"{endpoint}: the answer from {host} was cut off before its end "
+            f"({said}): the connection dropped mid-response (a server restart, "
+            f"a proxy or a port-forward). {after}"
+        )
     if not isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
         scheme = (
             " If that port serves https, use an https:// host."
@@ -634,6 +647,13 @@ def map_transport_error(
             f"the API server (or port-forward) is running, then try again.{scheme}"
         )
     return errors.ConnectError(f"{endpoint}: {_connect_problem(exc, said, host)}")
+
+
+def _cut_off(exc: httpx.TransportError, said: str) -> bool:
+    """Whether the answer had started and then stopped (not a failed connect)."""
+    return isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) and (
+        "complete message body" in said or "incomplete" in said.lower()
+    )
 
 
 def _connect_problem(exc: httpx.TransportError, said: str, host: str) -> str:

@@ -295,3 +295,42 @@ def test_transport_failures_name_host_and_hint(exc, cls, word):
     assert type(error) is cls
     assert "kubeflow.example.com" in str(error) and word in str(error)
     assert isinstance(error, kfp_nb.TransportError)
+
+
+def test_an_answer_cut_off_mid_body_is_not_called_a_failed_connection():
+    # A real socket: the headers promise 100 bytes, 10 arrive, then it closes.
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    served = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"runs": ['
+                )
+                served.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with kfp_nb.Client(f"http://127.0.0.1:{port}", retries=1) as client:
+            with pytest.raises(kfp_nb.ConnectError) as caught:
+                client.get_run("r1")
+    finally:
+        listener.close()
+    text = str(caught.value)
+    assert "cut off before its end" in text and f"127.0.0.1:{port}" in text
+    assert "could not connect" not in text and "Reads are retried" in text
+    assert len(served) == 2  # a GET: sent again once (retries=1)
