@@ -1,8 +1,10 @@
 """kfp_nb: Kubeflow Pipelines runs as first-class citizens of Jupyter notebooks."""
 
+from ._artifact import Artifact, ArtifactNotFound
 from ._async_client import AsyncClient
 from ._base_client import ClientClosed
 from ._client import Client
+from ._compare import Comparison, compare
 from ._errors import (
     ActionUnconfirmed,
     APIError,
@@ -24,8 +26,6 @@ from ._errors import (
     Unimplemented,
     WaitTimeout,
 )
-from ._artifact import Artifact, ArtifactNotFound
-from ._compare import Comparison, compare
 from ._models import Artifact as ArtifactRecord
 from ._models import Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
 from ._snapshot import SnapshotError

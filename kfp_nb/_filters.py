@@ -93,7 +93,7 @@ def compile_filter(
     created_after: Any = None,
     created_before: Any = None,
     archived: bool | None = False,
-    filter: Mapping[str, Any] | str | None = None,  # noqa: A002 - API keyword
+    filter: Mapping[str, Any] | str | None = None,
 ) -> dict[str, Any] | None:
     """KFP ``Filter`` JSON for the given keywords, or None when nothing filters.
 

@@ -56,13 +56,13 @@ HOST_ENV = "KFP_HOST"
 
 #: DNS labels (or an IPv4 address): letters (IDN too), digits, '-', '_'.
 _HOST_NAME = re.compile(r"(?!-)[\w-]{1,63}(?:\.(?!-)[\w-]{1,63})*\.?")
-_LOCAL = re.compile(r"^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?($|/)", re.I)
+_LOCAL = re.compile(r"^(localhost|127\.[\d.]+|\[::1\]|0\.0\.0\.0)(:\d+)?($|/)", re.IGNORECASE)
 _SECRET_QUERY = re.compile(r"^(access_token|token|key|api_key|secret|password|auth)$")
 _LOGIN = re.compile(
-    r"/(dex|oauth2|oauth|login|signin|sign_in|auth|authservice)\b", re.I
+    r"/(dex|oauth2|oauth|login|signin|sign_in|auth|authservice)\b", re.IGNORECASE
 )
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
-_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _EXCERPT = 500
 
@@ -702,7 +702,7 @@ def _connect_problem(exc: httpx.TransportError, said: str, host: str) -> str:
 _DNS_TEXT = re.compile(
     r"name or service not known|nodename nor servname|name resolution|"
     r"getaddrinfo failed|no address associated|name does not resolve",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -840,7 +840,7 @@ def _html_instead_of_json(
     text = response.text
     title = _html_text(text)
     kind = response.headers.get("content-type", "?")
-    if re.search(r"log ?in|sign ?in|password", text[:4000], re.I):
+    if re.search(r"log ?in|sign ?in|password", text[:4000], re.IGNORECASE):
         cause = (
             "This is a login page: the session cookie is missing or expired. "
             "Sign in again and pass the new cookie (cookies=...), or use a token."
@@ -952,7 +952,7 @@ def _error_message(body: Any, text: str) -> tuple[int | None, str]:
 _GENERIC = re.compile(
     r"(internal server error|internal error|unknown error|unknown|"
     r"bad request|not found|service unavailable)\.?",
-    re.I,
+    re.IGNORECASE,
 )
 
 

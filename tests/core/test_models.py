@@ -15,7 +15,6 @@ from kfp_nb._models import (
     parse_timestamp,
     to_wire,
 )
-
 from tests._data import case as _case
 
 

@@ -283,7 +283,7 @@ def test_ui_metadata_output_dispatches_to_the_v1_document():
 
 
 def test_tgz_single_holds_exactly_one_regular_file():
-    payload = "a,b\n1,2\n".encode()
+    payload = b"a,b\n1,2\n"
     blob = tgz_single("table.csv", payload)
 
     assert blob[:2] == b"\x1f\x8b"
