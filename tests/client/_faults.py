@@ -11,7 +11,6 @@ import select
 import socket
 import socketserver
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from kfp_nb.server._process import free_port
+from tests._serve import serve  # noqa: F401  (the fault tests import it from here)
 
 API = "/apis/v2beta1"
 
@@ -28,33 +27,6 @@ def demo_spec() -> dict[str, Any]:
     from kfp_nb.server._pipelines import DEMO_PIPELINES
 
     return DEMO_PIPELINES[min(DEMO_PIPELINES)]
-
-
-@contextmanager
-def serve(app: Any, **ssl: Any) -> Iterator[str]:
-    """``app`` behind a real uvicorn on a loopback port, in a thread; yields its URL.
-
-    ``ssl`` takes uvicorn's ``ssl_certfile`` / ``ssl_keyfile`` for an https server.
-    """
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="critical", lifespan="auto",
-        **ssl,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.01)
-        scheme = "https" if ssl else "http"
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # --- TLS ----------------------------------------------------------------------

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from kfp_nb import cli
 from kfp_nb.server import create_app, launch
-from kfp_nb.server._process import free_port
+from tests._serve import serve
 
 
 def test_create_app_in_process(tmp_path, training_spec):
@@ -68,26 +64,6 @@ def test_launch_errors_name_the_cause(tmp_path):
             launch(db=str(tmp_path / "k.db"), port=port, timeout=15)
 
 
-@contextmanager
-def _served(app) -> Iterator[str]:
-    """``app`` behind a real uvicorn on a loopback port, in a thread."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/apis/v2beta1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_unexpected_errors_anywhere_answer_in_the_gateway_shape(tmp_path, monkeypatch):
     from kfp_nb.server import _app
 
@@ -96,7 +72,8 @@ def test_unexpected_errors_anywhere_answer_in_the_gateway_shape(tmp_path, monkey
 
     monkeypatch.setattr(_app.Api, "healthz", broken)  # inside a handler
     app = create_app(str(tmp_path / "crash.db"), speed=200.0)
-    with _served(app) as url:
+    with serve(app) as root:
+        url = f"{root}/apis/v2beta1"
         inside = httpx.get(f"{url}/healthz")
         monkeypatch.setattr(_app, "_read_body", broken)  # before any handler
         outside = httpx.post(f"{url}/runs", json={"display_name": "x"})
