@@ -276,6 +276,34 @@ class _Pager:
         return items
 
 
+def _mismatch(
+    cls: type, call: _Call, body: dict[str, Any], exc: ValidationError
+) -> _errors.ResponseFormatError:
+    """The first field a model refused: its name, the run, the value and why."""
+    first = exc.errors()[0]
+    field_name = ".".join(str(p) for p in first["loc"]) or "(the object)"
+    run_id = call.run_id or body.get("run_id")
+    whose = f" of run {run_id!r}" if isinstance(run_id, str) and run_id else ""
+    why = str(first["msg"]).removeprefix("Value error, ")
+    value = _short_repr(first.get("input"))
+    # The frames read times leniently (NaT and a warning); say so where it helps.
+    lenient = (
+        "; client.runs() / client.tasks() show such a time as NaT with a warning"
+        if "timestamp" in why or why.startswith("outside")
+        else ""
+    )
+    return _errors.ResponseFormatError(
+        f"{call.endpoint}: field {field_name!r}{whose} has {value}, which kfp_nb "
+        f"cannot read as a {cls.__name__} ({why}; {exc.error_count()} error(s) in "
+        f"all). Fix the value on the server{lenient}"
+    )
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _token_mismatch(exc: Exception) -> bool:
     return isinstance(exc, _errors.InvalidArgument) and "page token does not match" in (
         exc.message or ""
@@ -698,11 +726,8 @@ class _BaseClient:
         try:
             return cls.model_validate(body)
         except ValidationError as exc:
-            raise _errors.ResponseFormatError(
-                f"{call.endpoint}: the response does not match {cls.__name__}: "
-                f"{exc.error_count()} error(s), first: {exc.errors()[0]['msg']} at "
-                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
-            ) from None
+            error = _mismatch(cls, call, body, exc)
+            raise self._credentials.scrub_error(error) from None
 
     def _unconfirmed(self, call: _Call, seen: Any) -> _errors.ActionUnconfirmed:
         if isinstance(seen, Exception):

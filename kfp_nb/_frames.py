@@ -24,14 +24,23 @@ Rules shared by every frame:
   converted to UTC, a string without a zone is taken as UTC, nanoseconds are
   kept, and the "not set" forms become ``NaT``: the epoch instant in any
   spelling, Go's zero time ``0001-01-01T00:00:00Z``, ``""`` and ``None``.
-  Python ``datetime`` objects are accepted too (naive = UTC).
+  Python ``datetime`` objects are accepted too (naive = UTC). The few values
+  that rule refuses are read one by one as :func:`kfp_nb._models.parse_timestamp`
+  reads them, so the frame and ``get_run`` agree on what a time is (RFC 3339's
+  lowercase ``t`` / ``z`` included).
 - **Unreadable values** never hide the other rows: a time that is malformed
-  or outside 1677–2262 (which pandas cannot hold, though the server accepts
-  ``9999-12-31``), or an ``execution_id`` that is not an int64, becomes
-  ``NaT`` / ``<NA>``, and one :class:`UnparsedValueWarning` per frame names
-  the rows' ids, the columns and the raw values. The raw values stay in
+  or outside 1677–2262 (a valid time, which the server accepts up to
+  ``9999-12-31``, that a ``datetime64[ns]`` column cannot hold), or an
+  ``execution_id`` that is not an int64, becomes ``NaT`` / ``<NA>``, and one
+  :class:`UnparsedValueWarning` per frame names the rows' ids, the columns and
+  the raw values, and says which of the two a time is. The raw values stay in
   ``df.attrs["unparsed"]``: a list of ``{"row", "<run|task>_id", "column",
   "value", "problem"}`` dicts (absent when every value was read).
+  Limitation: a time that is no time at all (``2026-02-30``, ``T24:00:00``, a
+  bare number such as ``1767225600``) is NaT plus a warning here, while
+  ``get_run`` / ``iter_runs`` raise ``ResponseFormatError`` naming the run, the
+  field and the value — the pydantic models stay strict because the embedded
+  server validates what it stores with them.
 - **States**: categoricals whose categories are the known states (from
   :mod:`kfp_nb._states`, in their order) followed by any unknown value seen,
   sorted, so the dtype does not depend on row order and a new server state is
@@ -94,6 +103,7 @@ import pyarrow.compute as pc
 
 from . import _states
 from ._filters import _user_stacklevel
+from ._models import parse_timestamp
 from ._warnings import UnparsedValueWarning
 
 __all__ = [
@@ -213,7 +223,10 @@ _NS_MIN = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX = pd.Timestamp.max.tz_localize("UTC")
 _TIME_DTYPE = "datetime64[ns, UTC]"
 _NOT_RFC3339 = "is not an RFC 3339 timestamp"
-_OUT_OF_RANGE = "is outside the years 1677-2262 that pandas can hold"
+_OUT_OF_RANGE = (
+    "is a valid time, but outside the years 1677-2262 that a datetime64[ns] "
+    "column can hold"
+)
 _SHOWN = 5
 
 
@@ -956,20 +969,72 @@ def _times(
     # coarser unit, or, in pandas 2, not at all).
     outside = parsed.notna() & ((parsed < _NS_MIN) | (parsed > _NS_MAX))
     failed = parsed.isna() & ~(pd.isna(array) | (array == ""))
-    if failed.any() or outside.any():
-        zero = np.array([_is_go_zero(v) for v in values], dtype=bool)
-        for problem, mask in ((_NOT_RFC3339, failed), (_OUT_OF_RANGE, outside)):
-            for row in np.flatnonzero(mask & ~zero):
-                _note(bad, int(row), ids, what, column, values[row], problem)
-        parsed = parsed.where(~(outside | zero))
-    parsed = parsed.as_unit("ns")
+    if not (failed.any() or outside.any()):
+        parsed = parsed.as_unit("ns")
+        return pd.array(parsed.where(parsed != _EPOCH), dtype=_TIME_DTYPE)
+    zero = np.array([_is_go_zero(v) for v in values], dtype=bool)
+    nanos = parsed.where(~(outside | zero)).as_unit("ns").asi8.copy()
+    outside &= ~zero
+    # The few values the vectorised parse refused are read one by one, as the
+    # models read them: lowercase t/z, or a column at nanoseconds that a
+    # far-off time cannot join (it then fails instead of being "outside").
+    for row in np.flatnonzero(failed & ~zero):
+        found = _one_time(values[row])
+        if found is _OUTSIDE:
+            outside[row] = True
+        elif found is None:
+            _note(bad, int(row), ids, what, column, values[row], _NOT_RFC3339)
+        else:
+            nanos[row] = found
+    for row in np.flatnonzero(outside):
+        _note(bad, int(row), ids, what, column, values[row], _OUT_OF_RANGE)
+    parsed = pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC")
     return pd.array(parsed.where(parsed != _EPOCH), dtype=_TIME_DTYPE)
+
+
+#: :func:`_one_time` of a valid time that a nanosecond column cannot hold.
+_OUTSIDE = object()
+
+
+def _one_time(value: Any) -> Any:
+    """Nanoseconds since the epoch of one value pandas refused, ``_OUTSIDE``, or None.
+
+    Valid means valid for :func:`kfp_nb._models.parse_timestamp` (so the frame
+    and ``get_run`` agree); pandas then reads it again, with RFC 3339's
+    lowercase ``t``/``z`` made uppercase, to keep its nanoseconds.
+    """
+    try:
+        moment = parse_timestamp(value)
+    except ValueError as exc:
+        # Past year 9999 once in UTC (9999-12-31T23:59:59-01:00) is still a time.
+        return _OUTSIDE if str(exc).startswith("outside") else None
+    if moment is None:
+        return _EPOCH.value
+    if not _NS_MIN <= moment <= _NS_MAX:
+        return _OUTSIDE
+    if isinstance(value, str):
+        try:
+            stamp = pd.Timestamp(_upper_tz(value))
+        except ValueError:
+            pass  # a form fromisoformat reads and pandas does not: microseconds
+        else:
+            stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp
+            return stamp.tz_convert("UTC").as_unit("ns").value
+    return pd.Timestamp(moment).as_unit("ns").value
+
+
+def _upper_tz(text: str) -> str:
+    """RFC 3339 allows ``t`` and ``z``; pandas' ISO 8601 parser wants ``T``/``Z``."""
+    text = text.strip()
+    if text[10:11] == "t":
+        text = text[:10] + "T" + text[11:]
+    return text[:-1] + "Z" if text.endswith("z") else text
 
 
 def _is_go_zero(value: Any) -> bool:
     """Go's zero time, another "not set" written by some producers."""
     if isinstance(value, str):
-        return value.startswith("0001-01-01T00:00:00")
+        return value[:19].upper() == "0001-01-01T00:00:00"
     return isinstance(value, datetime) and value.replace(tzinfo=None) == _GO_ZERO
 
 

@@ -59,7 +59,7 @@ def parse_timestamp(value: Any) -> datetime | None:
         try:
             dt = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
+            raise ValueError(f"not an RFC 3339 timestamp: {value!r} ({exc})") from exc
     else:
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt

@@ -41,7 +41,8 @@ def test_one_far_future_time_does_not_break_runs_for_everyone(server, client):
     assert frame.attrs["unparsed"] == [
         {"row": int((frame["run_id"] == far["run_id"]).idxmax()),
          "run_id": far["run_id"], "column": "scheduled_at", "value": FAR,
-         "problem": "is outside the years 1677-2262 that pandas can hold"}
+         "problem": "is a valid time, but outside the years 1677-2262 that a "
+                    "datetime64[ns] column can hold"}
     ]
 
 
