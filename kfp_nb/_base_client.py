@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,11 +21,12 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from . import _artifacts, _errors, _states, _transport
-from ._filters import check_unicode
+from ._filters import _user_stacklevel, check_unicode
 from ._models import (
     PipelineVersionReference,
     to_wire,
 )
+from ._warnings import PaginationWarning
 
 __all__: list[str] = []
 
@@ -216,6 +218,12 @@ class _Pager:
     #: False for bulk frames: their rows live in column chunks, not here.
     keep: bool = True
     count: int = 0
+    #: The first page's total_size (0: not sent), and the ids read so far.
+    first_total: int = 0
+    ids: set[str] = field(default_factory=set)
+    repeats: int = 0
+    repeated: list[str] = field(default_factory=list)
+    checked: bool = False
 
     def retry_bare(self, exc: Exception) -> bool:
         """Whether to re-ask this page with the token alone (once per listing).
@@ -254,6 +262,9 @@ class _Pager:
         if self.keep:
             self.rows.extend(items)
         self.total = int(body.get("total_size") or 0)
+        if self.pages == 1:
+            self.first_total = self.total
+        self._note_ids(items)
         token = body.get("next_page_token") or None
         if token is not None and (token in self.seen or token == self.token):
             raise _errors.PaginationError(
@@ -273,7 +284,71 @@ class _Pager:
         if token is not None:
             self.seen.add(token)
         self.token = token
+        if token is None:
+            self.check(complete=True)
         return items
+
+    def _note_ids(self, items: list[Any]) -> None:
+        id_key = _LISTING_IDS.get(self.key)
+        if id_key is None:
+            return
+        ids, repeated = self.ids, self.repeated
+        for item in items:
+            row_id = item.get(id_key) if isinstance(item, dict) else None
+            if not isinstance(row_id, str) or not row_id:
+                continue
+            if row_id in ids:
+                self.repeats += 1
+                if len(repeated) < _SHOWN_IDS and row_id not in repeated:
+                    repeated.append(row_id)
+            else:
+                ids.add(row_id)
+
+    def check(self, *, complete: bool) -> None:
+        """Warn (once) when the pages broke the paging contract.
+
+        ``complete``: the listing reached its last page, so a count below the
+        server's total_size means rows were missed. Only when total_size was
+        the same on the first and the last page: a changed total means rows
+        were added or removed while listing, which explains the gap.
+        """
+        if self.checked or self.key not in _LISTING_IDS:
+            return
+        self.checked = True
+        problems = []
+        if self.repeats:
+            problems.append(self._repeat_text())
+        distinct = self.count - self.repeats
+        if complete and self.first_total == self.total > distinct:
+            problems.append(self._short_text(distinct))
+        if problems:
+            warnings.warn(
+                f"{self.endpoint}: " + " Also, ".join(problems),
+                PaginationWarning,
+                stacklevel=_user_stacklevel(),
+            )
+
+    def _repeat_text(self) -> str:
+        id_key = _LISTING_IDS[self.key]
+        shown = ", ".join(repr(i) for i in self.repeated)
+        more = ", ..." if self.repeats > len(self.repeated) else ""
+        return (
+            f"{self.repeats} row(s) came again on a later page (or twice on one), "
+            f"{id_key} {shown}{more}: the server broke the paging contract (an "
+            f"unstable sort shifts rows between pages). All {self.count} rows "
+            f"are kept, repeats included, so nothing is lost; drop repeated "
+            f"{id_key}s if each should appear once."
+        )
+
+    def _short_text(self, distinct: int) -> str:
+        return (
+            f"the listing ended after {self.pages} page(s) with {distinct} "
+            f"{self.key} but its first and last pages said total_size="
+            f"{self.total}, so "
+            f"{self.total - distinct} may be missing. {self.key.capitalize()} "
+            "created, deleted or archived while listing cause this too; list "
+            "again to check."
+        )
 
 
 def _mismatch(
@@ -302,6 +377,11 @@ def _mismatch(
 def _short_repr(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Listings checked for repeated rows and a short count → their id field.
+_LISTING_IDS = {"runs": "run_id", "tasks": "task_id"}
+_SHOWN_IDS = 5
 
 
 def _token_mismatch(exc: Exception) -> bool:
@@ -350,6 +430,8 @@ def _take(
         kept = kept[: max(0, limit - len(rows))]
     rows.extend(kept)
     wanted = limit is None or len(rows) < limit
+    if not wanted:  # cut short here: the pages read are checked, not the total
+        pager.check(complete=False)
     progress.update(len(items), total=pager.total, more=wanted and bool(pager.token))
 
 
