@@ -522,7 +522,10 @@ class Client(_BaseClient):
 
         Pages are turned into columns as they arrive (their dicts are not
         kept), so if paging fails midway the ``PaginationError.rows`` are the
-        runs read so far as frame rows (``{column: value}``).
+        runs read so far as frame rows (``{column: value}``). A server that
+        sends a run on two pages, or ends the listing short of the unchanged
+        ``total_size`` of its pages, gets one ``PaginationWarning`` (the rows
+        are all kept); :meth:`iter_runs` and :meth:`tasks` check the same.
         """
         from . import _accessor, _frames, _metrics_frame
 
