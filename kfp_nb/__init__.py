@@ -30,7 +30,12 @@ from ._models import Artifact as ArtifactRecord
 from ._models import Experiment, ExperimentPage, Run, RunPage, Task, TaskPage
 from ._snapshot import SnapshotError
 from ._viewspec import options
-from ._warnings import KFPWarning, UnknownStateWarning, UnparsedValueWarning
+from ._warnings import (
+    KFPWarning,
+    PaginationWarning,
+    UnknownStateWarning,
+    UnparsedValueWarning,
+)
 
 __all__ = [
     "APIError",
@@ -57,6 +62,7 @@ __all__ = [
     "LoginRedirect",
     "NotFound",
     "PaginationError",
+    "PaginationWarning",
     "PermissionDenied",
     "RequestTimeout",
     "ResponseFormatError",
