@@ -553,3 +553,36 @@ def test_oversized_request_lines_and_headers_are_4xx(hostile, api):
             f"{what}: {answer[:200]!r}"
         )
     assert api.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("where", "fields"),
+    [
+        ("type_attributes", {"type_attributes": {"iteration_count": "2", "bogus": 1}}),
+        ("status_metadata", {"status_metadata": {"message": "m", "extra": {}}}),
+        ("pods[0]", {"pods": [{"name": "p", "uid": "u", "colour": "red"}]}),
+        ("inputs.parameters[0]",
+         {"inputs": {"parameters": [{"parameter_key": "k", "oops": True}]}}),
+    ],
+)  # fmt: skip
+def test_unknown_fields_deep_in_a_task_are_refused_not_stored(api, ids, where, fields):
+    # protojson refuses an unknown key at any depth; storing it would echo keys
+    # the schema forbids (schemathesis found type_attributes ones echoed).
+    body = {"run_id": ids["run"], "name": "deep", **fields}
+    err = _assert_rejected(api.post("/tasks", json=body), f"unknown key in {where}")
+    assert err["code"] == 3 and "unknown field" in err["message"]
+    assert where.split("[")[0].split(".")[0] in err["message"]
+    patched = api.patch(f"/tasks/{ids['task']}", json=fields)
+    assert _assert_rejected(patched, f"PATCH {where}")["code"] == 3
+    stored = api.get(f"/tasks/{ids['task']}").json()
+    assert "bogus" not in str(stored) and "colour" not in str(stored)
+
+
+def test_an_any_keeps_its_own_fields_beside_its_type(api, ids):
+    # google.protobuf.Any carries its type's fields next to "@type".
+    detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "OOM"}
+    body = {"run_id": ids["run"], "name": "with-any",
+            "error": {"code": 9, "message": "m", "details": [detail]}}  # fmt: skip
+    resp = api.post("/tasks", json=body)
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.json()["error"]["details"] == [detail]
