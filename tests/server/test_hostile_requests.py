@@ -586,3 +586,14 @@ def test_an_any_keeps_its_own_fields_beside_its_type(api, ids):
     resp = api.post("/tasks", json=body)
     assert resp.status_code == 200, resp.text[:300]
     assert resp.json()["error"]["details"] == [detail]
+
+
+@pytest.mark.parametrize(
+    "path", ["/tasks/a%0Ab", "/tasks/a%0A", "/runs/x%0D%0Ay", "/no%0Aroute"]
+)
+def test_a_newline_in_the_path_still_gets_the_gateway_shape(api, path):
+    # A route pattern misses a decoded newline; Starlette then answered text/plain.
+    resp = api.get(path)
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json()["code"] == 5
