@@ -269,7 +269,11 @@ def resources(st_server) -> dict[str, str]:
             _wait(http, run_id, "SUCCEEDED", "FAILED")
         assert http.post(f"/experiments/{exp_ids[1]}:archive").status_code == 200
         tasks = http.get(f"/runs/{done[0]}", params={"view": "FULL"}).json()["tasks"]
-        task_ids = [t["task_id"] for t in tasks]
+        # UpdateTask examples act on another run's tasks: an update that empties
+        # `outputs` would otherwise leave ReadArtifact nothing to read, and
+        # whether one came first depended on timing.
+        other = http.get(f"/runs/{done[1]}", params={"view": "FULL"}).json()["tasks"]
+        task_ids = [t["task_id"] for t in other]
         # Outputs that read back (files; metrics have none), by task id and by
         # executor pod name, so ReadArtifact's positive examples can hit them.
         readable = [
