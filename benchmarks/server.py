@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ import orjson
 from kfp_nb.server import launch
 from kfp_nb.server._query import RUNS, build_list_query
 from kfp_nb.server._store import Store
+from tests.server._plans import QueryRecorder
 
 RUNS_PATH = "/apis/v2beta1/runs"
 PAGE = 200
@@ -203,18 +203,6 @@ def measure_throughput(url: str, *, clients: int, seconds: float) -> dict[str, A
     }
 
 
-class _Recorder:
-    """A connection stand-in that records every (sql, args) ``list_rows`` runs."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.calls: list[tuple[str, list[Any]]] = []
-
-    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
-        self.calls.append((sql, list(args)))
-        return self.db.execute(sql, args)
-
-
 def explain(db_path: str) -> list[dict[str, Any]]:
     """Query plans of the SQL the store runs for each listing (count and page)."""
     store = Store(db_path)
@@ -227,7 +215,7 @@ def explain(db_path: str) -> list[dict[str, Any]]:
                     sort_by=extra.get("sort_by", ""),
                     filter_text=extra.get("filter", ""),
                 )  # fmt: skip
-                rec = _Recorder(db)
+                rec = QueryRecorder(db)
                 _, _, token = store.list_rows(rec, first)  # type: ignore[arg-type]
                 queries = [("first page", rec.calls)]
                 if token:
@@ -235,7 +223,7 @@ def explain(db_path: str) -> list[dict[str, Any]]:
                         RUNS, page_size=PAGE, page_token=token, sort_by="",
                         filter_text="",
                     )  # fmt: skip
-                    rec = _Recorder(db)
+                    rec = QueryRecorder(db)
                     store.list_rows(rec, deep)  # type: ignore[arg-type]
                     queries.append(("next page (keyset)", rec.calls))
                 for where, calls in queries:

@@ -16,6 +16,7 @@ import pytest
 from kfp_nb.server import launch
 from kfp_nb.server._query import RUNS, build_list_query
 from kfp_nb.server._store import Store
+from tests.server._plans import QueryRecorder
 
 from ._http import create_run
 
@@ -247,16 +248,6 @@ def test_every_page_agrees_with_its_total_while_runs_are_created(server, trainin
 # -- query plans -----------------------------------------------------------------
 
 
-class _Recorder:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.calls: list[tuple[str, list[Any]]] = []
-
-    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
-        self.calls.append((sql, list(args)))
-        return self.db.execute(sql, args)
-
-
 def _plans(store: Store, db: Any, sort: str, flt: str, scope: list) -> list[tuple]:
     """(statement kind, plan lines) of the first page and of a keyset page."""
     out = []
@@ -268,7 +259,7 @@ def _plans(store: Store, db: Any, sort: str, flt: str, scope: list) -> list[tupl
             filter_text="" if token else flt,
         )  # fmt: skip
         store._counts.clear()  # plan the COUNT on every call
-        rec = _Recorder(db)
+        rec = QueryRecorder(db)
         _, _, token = store.list_rows(rec, query, scope=scope_sql, scope_args=scope)
         for sql, args in rec.calls:
             if "list_generation" in sql:
